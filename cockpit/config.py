@@ -1,0 +1,175 @@
+"""The one TOML config: store, plant time, periods, web, demo and connectors; secrets from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.base import ConnectorSpec
+from connectors.schema import STREAMS
+
+DEFAULT_PATH = "cockpit.toml"
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message names the key."""
+
+
+def resolve_secret(value: Any, environ: Mapping[str, str]) -> Any:
+    """`{ env = "NAME" }` -> the variable's value; unset is an error, never an empty string."""
+    if isinstance(value, Mapping) and set(value) == {"env"}:
+        name = str(value["env"])
+        if name not in environ or environ[name] == "":
+            raise ConfigError(f"environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def parse_schedule(text: str) -> dict[str, Any]:
+    """'30s', '5m', '1h', '1d' -> interval trigger kwargs; five fields -> cron kwargs."""
+    m = _DURATION.match(str(text))
+    if m:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+        return {"trigger": "interval", unit: int(m.group(1))}
+    fields = str(text).split()
+    if len(fields) == 5:
+        return {"trigger": "cron", **dict(zip(("minute", "hour", "day", "month", "day_of_week"), fields))}
+    raise ConfigError(f"schedule '{text}' is neither a duration like 5m nor a 5-field cron expression")
+
+
+def schedule_seconds(text: str) -> int | None:
+    m = _DURATION.match(str(text))
+    if not m:
+        return None
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    store_dir: Path
+    timezone: str = "Asia/Shanghai"
+    day_start_minutes: int = 480
+    baseline_from: date | None = None  # None: automatic (see kpis.periods)
+    baseline_to: date | None = None
+    energy_variant: str = "equivalent"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8050
+    refresh_s: int = 10
+    rotate_s: int = 0
+    language: str = "zh"
+    demo: Mapping[str, Any] = field(default_factory=dict)
+    connectors: Mapping[str, ConnectorSpec] = field(default_factory=dict)
+
+    @property
+    def store_path(self) -> Path:
+        return self.store_dir / "store.duckdb"
+
+    @property
+    def serving_path(self) -> Path:
+        return self.store_dir / "serving.duckdb"
+
+    @property
+    def requests_dir(self) -> Path:
+        return self.store_dir / "requests"
+
+
+def _date(value: Any, key: str) -> date | None:
+    if value in (None, "auto"):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{key} = {value!r} is not a date like 2024-01-01") from None
+
+
+def _day_start(text: str) -> int:
+    m = re.match(r"^(\d{1,2}):(\d{2})$", str(text))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ConfigError(f"plant.day_start = {text!r} is not a time like 08:00")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str, Any], environ) -> ConnectorSpec:
+    where = f"[connectors.{name}]"
+    for key in ("system", "kind", "stream"):
+        if key not in raw:
+            raise ConfigError(f"{where} lacks '{key}'")
+    if raw["stream"] not in STREAMS:
+        raise ConfigError(f"{where} stream '{raw['stream']}' is not a canonical table: {', '.join(STREAMS)}")
+    mapping = raw.get("mapping", {})
+    unknown = set(mapping) - set(STREAMS[raw["stream"]].column_names)
+    if unknown:
+        raise ConfigError(f"{where}.mapping names fields {sorted(unknown)} that {raw['stream']} does not have")
+    schedule = str(raw.get("schedule", "15m"))
+    parse_schedule(schedule)
+    reserved = {"system", "kind", "stream", "schedule", "mapping", "constants", "max_reject_share"}
+    options = {k: resolve_secret(v, environ) for k, v in raw.items() if k not in reserved}
+    if raw["kind"] == "mock":
+        options = {**demo, **options}
+    return ConnectorSpec(
+        name=name, system=str(raw["system"]), kind=str(raw["kind"]), stream=str(raw["stream"]),
+        schedule=schedule, options=options, mapping={k: str(v) for k, v in mapping.items()},
+        constants=dict(raw.get("constants", {})), base_dir=base,
+        max_reject_share=float(raw.get("max_reject_share", 0.1)),
+    )
+
+
+def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the config named by the argument, COCKPIT_CONFIG or ./cockpit.toml."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("COCKPIT_CONFIG") or DEFAULT_PATH).resolve()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (set COCKPIT_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    base = path.parent
+    store = raw.get("store", {})
+    plant = raw.get("plant", {})
+    periods = raw.get("periods", {})
+    web = raw.get("web", {})
+    demo = dict(raw.get("demo", {}))
+    if "go_live" in demo and demo["go_live"] != "auto":
+        demo["go_live"] = _date(demo["go_live"], "demo.go_live")
+    store_dir = Path(store.get("path", "var"))
+    settings = Settings(
+        path=path,
+        store_dir=store_dir if store_dir.is_absolute() else (base / store_dir).resolve(),
+        timezone=str(plant.get("timezone", "Asia/Shanghai")),
+        day_start_minutes=_day_start(plant.get("day_start", "08:00")),
+        baseline_from=_date(periods.get("baseline_from"), "periods.baseline_from"),
+        baseline_to=_date(periods.get("baseline_to"), "periods.baseline_to"),
+        energy_variant=str(raw.get("energy", {}).get("electricity", "equivalent")),
+        web_host=str(web.get("host", "127.0.0.1")),
+        web_port=int(web.get("port", 8050)),
+        refresh_s=int(web.get("refresh_s", 10)),
+        rotate_s=int(web.get("rotate_s", 0)),
+        language=str(web.get("language", "zh")),
+        demo=demo,
+        connectors={
+            name: _connector(name, spec, base, demo, environ) for name, spec in raw.get("connectors", {}).items()
+        },
+    )
+    if (settings.baseline_from is None) != (settings.baseline_to is None):
+        raise ConfigError("periods.baseline_from and periods.baseline_to must be set together")
+    if settings.energy_variant not in ("equivalent", "equal_value"):
+        raise ConfigError("energy.electricity must be 'equivalent' (当量值) or 'equal_value' (等价值)")
+    return settings
+
+
+def plant_now(settings: Settings) -> datetime:
+    """Naive plant-local wall time, the clock every stored timestamp uses."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(settings.timezone)).replace(tzinfo=None, microsecond=0)

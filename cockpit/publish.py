@@ -1,0 +1,98 @@
+"""Publish what the pages read into a small serving file, swapped in atomically with os.replace.
+
+The web never opens the writer's store (DuckDB lets no other process open a file a writer holds),
+so after each compute the writer copies the snapshots, run status and org tree here.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from cockpit.config import Settings, schedule_seconds
+
+SERVING_TABLES = {
+    "kpi_value": "SELECT * FROM kpi_value",
+    "kpi_baseline": "SELECT * FROM kpi_baseline",
+    "org_unit": "SELECT * FROM org_unit",
+    "load_run": "SELECT * FROM load_run ORDER BY run_id DESC LIMIT 2000",
+    "quarantine_summary": (
+        "SELECT connector, stream, split_part(reason, ':', 1) AS field, count(*) AS rows, max(quarantined_at) AS last_at "
+        "FROM quarantine GROUP BY ALL"
+    ),
+    "quarantine_recent": (
+        "SELECT * FROM quarantine ORDER BY quarantined_at DESC, source_line LIMIT 1000"
+    ),
+}
+
+
+def source_status(con: duckdb.DuckDBPyConnection, settings: Settings, now: datetime) -> pd.DataFrame:
+    """Per connector: last run, last success, rows, rejects, data as of, and whether it is stale and since when."""
+    runs = con.execute(
+        """SELECT connector, status, finished_at, error, rows_loaded, rows_quarantined, data_as_of
+        FROM load_run ORDER BY run_id"""
+    ).df()
+    rows = []
+    for name, spec in settings.connectors.items():
+        r = runs[runs["connector"] == name]
+        ok = r[r["status"].isin(["ok", "unchanged"])]
+        last = r.iloc[-1] if len(r) else None
+        last_ok_at = ok["finished_at"].max() if len(ok) else None
+        failed_after_ok = r[(r["status"] == "failed") & ((last_ok_at is None) | (r["finished_at"] > (last_ok_at or datetime.min)))]
+        as_of = r["data_as_of"].max() if len(r) else None
+        period = schedule_seconds(spec.schedule)
+        if last is None:
+            state, since = "never", None
+        elif last["status"] == "failed":
+            state, since = "failed", failed_after_ok["finished_at"].min()
+        elif period and last_ok_at is not None and (now - last_ok_at).total_seconds() > 3 * period + 60:
+            state, since = "stale", last_ok_at
+        else:
+            state, since = "ok", None
+        rows.append({
+            "connector": name, "system": spec.system, "kind": spec.kind, "stream": spec.stream,
+            "schedule": spec.schedule, "state": state, "since": since,
+            "last_run_at": None if last is None else last["finished_at"],
+            "last_status": None if last is None else last["status"],
+            "last_error": None if last is None else last["error"],
+            "last_ok_at": last_ok_at, "rows_loaded": int(r["rows_loaded"].sum()) if len(r) else 0,
+            "rows_quarantined": int(r["rows_quarantined"].sum()) if len(r) else 0,
+            "data_as_of": None if as_of is None or pd.isna(as_of) else as_of,
+        })
+    frame = pd.DataFrame(rows, columns=[
+        "connector", "system", "kind", "stream", "schedule", "state", "since", "last_run_at", "last_status",
+        "last_error", "last_ok_at", "rows_loaded", "rows_quarantined", "data_as_of"])
+    for col in ("since", "last_run_at", "last_ok_at", "data_as_of"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection, settings: Settings, *, now: datetime, meta: dict[str, str | date | None]
+) -> None:
+    """Write the serving file next to the old one and swap it in; readers re-attach on their next query."""
+    target = settings.serving_path
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    status = source_status(con, settings, now)
+    version = int(con.execute(
+        "SELECT COALESCE(max(CAST(value AS BIGINT)), 0) + 1 FROM store_setting WHERE key = 'publish_version'"
+    ).fetchall()[0][0])
+    con.execute("INSERT OR REPLACE INTO store_setting VALUES ('publish_version', ?)", [str(version)])
+    con.execute("ATTACH ? AS srv", [str(tmp)])
+    try:
+        for name, sql in SERVING_TABLES.items():
+            con.execute(f"CREATE TABLE srv.{name} AS {sql}")
+        con.register("source_status_df", status)
+        con.execute("CREATE TABLE srv.source_status AS SELECT * FROM source_status_df")
+        con.unregister("source_status_df")
+        entries = {**{k: None if v is None else str(v) for k, v in meta.items()},
+                   "published_at": now.isoformat(sep=" "), "version": str(version)}
+        con.execute("CREATE TABLE srv.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.executemany("INSERT INTO srv.meta VALUES (?, ?)", list(entries.items()))
+    finally:
+        con.execute("DETACH srv")
+    os.replace(tmp, target)

@@ -1,0 +1,195 @@
+"""Read-only access to the published serving file: the only way pages and `cockpit kpis` get numbers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from connectors.schema import LEVELS
+from kpis.periods import Window, baseline_window, report_window
+from kpis.registry import all_kpis
+from kpis.windows import compare, window_values
+
+
+class NotPublished(Exception):
+    """Nothing has been published yet (first build still running, or no scheduler)."""
+
+
+class Serving:
+    """Attaches the serving file read-only and re-attaches after the writer swaps in a new one."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._cache: dict = {}
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise NotPublished(str(self.path)) from None
+        stamp = (st.st_ino, st.st_mtime_ns)
+        with self._lock:
+            if stamp != self._stamp:
+                if self._con is not None:
+                    self._con.close()
+                con = duckdb.connect(":memory:")
+                con.execute("ATTACH ? AS srv (READ_ONLY)", [str(self.path)])
+                con.execute("USE srv")
+                self._con, self._stamp, self._cache = con, stamp, {}
+            return self._con
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        cur = self._connection().cursor()  # a cursor per call: Dash serves callbacks from several threads
+        try:
+            cur.execute("USE srv")
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def cached(self, key, build):
+        self._connection()
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # --- what the pages and the CLI ask ---
+
+    def meta(self) -> dict[str, str | None]:
+        return self.cached("meta", lambda: {
+            k: (None if v is None or pd.isna(v) else v)
+            for k, v in self.query("SELECT key, value FROM meta").itertuples(index=False)})
+
+    def version(self) -> str:
+        return self.meta().get("version") or "0"
+
+    def org_units(self) -> pd.DataFrame:
+        return self.cached("org", lambda: self.query("SELECT * FROM org_unit ORDER BY sort_order, unit_id"))
+
+    def enterprise_id(self) -> str | None:
+        org = self.org_units()
+        top = org[org["level"] == "enterprise"]
+        return None if top.empty else str(top.iloc[0]["unit_id"])
+
+    def children(self, unit_id: str) -> pd.DataFrame:
+        org = self.org_units()
+        return org[org["parent_id"] == unit_id]
+
+    def monthly(self) -> pd.DataFrame:
+        return self.cached("monthly", lambda: self.query(
+            "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status FROM kpi_value "
+            "WHERE grain = 'month'"))
+
+    def series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
+        sql = ("SELECT period_start, value, status, numerator, denominator FROM kpi_value "
+               "WHERE kpi_id = ? AND unit_id = ? AND grain = ?")
+        params: list = [kpi_id, unit_id, grain]
+        if since:
+            sql += " AND period_start >= ?"
+            params.append(since)
+        return self.query(sql + " ORDER BY period_start", params)
+
+    def sources(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM source_status ORDER BY system, connector")
+
+    def runs(self, limit: int = 200) -> pd.DataFrame:
+        return self.query("SELECT * FROM load_run ORDER BY run_id DESC LIMIT ?", [limit])
+
+    def baselines(self) -> pd.DataFrame:
+        return self.cached("baselines", lambda: self.query("SELECT * FROM kpi_baseline"))
+
+    def windows(self, kind: str) -> tuple[Window, Window] | None:
+        meta = self.meta()
+        if not meta.get("anchor_month"):
+            return None
+        anchor = date.fromisoformat(meta["anchor_month"])
+        configured = Window(date.fromisoformat(meta["baseline_from"]), date.fromisoformat(meta["baseline_to"]))
+        return report_window(kind, anchor), baseline_window(kind, anchor, configured, None)
+
+    def comparison(self, kind: str = "month", unit_id: str | None = None, kpi_ids: list[str] | None = None) -> dict:
+        """The `cockpit kpis --json` document (ARCHITECTURE.md): report vs baseline per KPI for one unit."""
+        return self.cached(("comparison", kind, unit_id, tuple(kpi_ids or ())), lambda: self._comparison(kind, unit_id, kpi_ids))
+
+    def _comparison(self, kind, unit_id, kpi_ids) -> dict:
+        meta = self.meta()
+        unit_id = unit_id or self.enterprise_id()
+        windows = self.windows(kind)
+        kpis = all_kpis()
+        ids = kpi_ids or [k for k, v in kpis.items() if v.kind != "sum"]
+        doc = {"as_of": meta.get("last_data_day"), "published_at": meta.get("published_at"),
+               "unit_id": unit_id, "baseline": None, "report": None, "kpis": []}
+        level = self._level(unit_id)
+        if windows is None:
+            rep_vals = base_vals = pd.DataFrame(columns=["kpi_id", "unit_id", "value", "status"])
+        else:
+            report, base = windows
+            doc["report"] = {"from": report.first.isoformat(), "to": report.last.isoformat(), "kind": kind}
+            doc["baseline"] = {"from": base.first.isoformat(), "to": base.last.isoformat()}
+            monthly = self.monthly()
+            monthly = monthly[monthly["unit_id"] == unit_id]
+            rep_vals = window_values(monthly, report)
+            base_vals = window_values(monthly, base) if kind == "yoy" else self._frozen(unit_id)
+        for kpi_id in ids:
+            k = kpis[kpi_id]
+            rep = _pick(rep_vals, kpi_id)
+            base = _pick(base_vals, kpi_id)
+            status = rep["status"] if rep else "no_data"
+            if level is not None and not k.applies_to(level):
+                status = "not_applicable"
+            rv = rep["value"] if rep and status == "ok" else None
+            bv = base["value"] if base and base["status"] == "ok" else None
+            change, improvement = compare(k.direction, bv, rv)
+            doc["kpis"].append({
+                "id": k.id, "name_zh": k.name_zh, "name_en": k.name_en, "unit": k.unit, "direction": k.direction,
+                "unit_id": unit_id, "baseline": _num(bv), "report": _num(rv),
+                "change_pct": _num(change), "improvement_pct": _num(improvement), "status": status,
+                "baseline_status": base["status"] if base else "no_data",
+                "late_correction": bool(base.get("late_correction")) if base else False,
+                "group": k.group,
+            })
+        return doc
+
+    def _frozen(self, unit_id: str) -> pd.DataFrame:
+        b = self.baselines()
+        return b[b["unit_id"] == unit_id]
+
+    def _level(self, unit_id: str) -> str | None:
+        org = self.org_units()
+        row = org[org["unit_id"] == unit_id]
+        return None if row.empty else str(row.iloc[0]["level"])
+
+    def breakdown(self, kpi_id: str, unit_id: str, kind: str = "month") -> list[dict]:
+        """The KPI for each child unit, so a plant lead sees where a movement comes from."""
+        kids = self.children(unit_id)
+        out = []
+        for child in kids.itertuples(index=False):
+            doc = self.comparison(kind, child.unit_id, [kpi_id])
+            out.append({"unit_id": child.unit_id, "name_zh": child.name_zh, "name_en": child.name_en,
+                        "level": child.level, **{k: v for k, v in doc["kpis"][0].items() if k != "unit_id"}})
+        return out
+
+
+def _pick(frame: pd.DataFrame, kpi_id: str) -> dict | None:
+    rows = frame[frame["kpi_id"] == kpi_id]
+    if rows.empty:
+        return None
+    row = rows.iloc[0].to_dict()
+    if row.get("value") is not None and pd.isna(row["value"]):
+        row["value"] = None
+    return row
+
+
+def _num(v) -> float | None:
+    if v is None or pd.isna(v):
+        return None
+    return float(v)
+
+
+LEVEL_ORDER = LEVELS

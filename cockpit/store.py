@@ -1,0 +1,90 @@
+"""The writer's store: one process holds the lock and the DuckDB file; everyone else asks it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from cockpit.config import Settings, plant_now
+from connectors.schema import create_all
+from kpis.reference import seed_reference_tables
+
+
+class StoreBusy(Exception):
+    """Another process holds the writer lock; the message names it."""
+
+
+def _holder_path(settings: Settings) -> Path:
+    return settings.store_dir / "writer.holder.json"
+
+
+def holder(settings: Settings) -> dict | None:
+    try:
+        return json.loads(_holder_path(settings).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def describe_holder(info: dict | None) -> str:
+    if not info:
+        return "another process"
+    return f"'{info.get('role', '?')}' (pid {info.get('pid')} on {info.get('host')}, since {info.get('since')})"
+
+
+@contextmanager
+def writer_lock(settings: Settings, role: str):
+    """Hold the single-writer lock for the duration; raise StoreBusy at once if someone else has it."""
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.store_dir / "writer.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreBusy(f"the store {settings.store_path} is held by {describe_holder(holder(settings))}") from None
+    info = {"role": role, "pid": os.getpid(), "host": socket.gethostname(),
+            "since": datetime.now().isoformat(timespec="seconds"), "argv": sys.argv[:3]}
+    _holder_path(settings).write_text(json.dumps(info))
+    try:
+        yield info
+    finally:
+        _holder_path(settings).unlink(missing_ok=True)
+        lock.release()
+
+
+def open_store(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open (and create if new) the canonical store. Call only while holding the writer lock."""
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.store_path))
+    create_all(con)
+    con.execute("CREATE TABLE IF NOT EXISTS store_setting (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    seed_reference_tables(con)
+    return con
+
+
+def go_live(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:
+    """The go-live date: configured, or for the live demo fixed once at the first build and kept."""
+    configured = settings.demo.get("go_live")
+    if isinstance(configured, date):
+        return configured
+    rows = con.execute("SELECT value FROM store_setting WHERE key = 'go_live'").fetchall()
+    if rows:
+        return date.fromisoformat(rows[0][0])
+    from connectors.kinds.mock_kind import history_start
+
+    months = int(settings.demo.get("history_months", 24))
+    start = history_start(plant_now(settings), months)
+    # The demo's baseline is its first 12 complete months; the improvement starts after them.
+    value = date(start.year + 1, start.month, 1)
+    con.execute("INSERT INTO store_setting VALUES ('go_live', ?)", [value.isoformat()])
+    return value
+
+
+def store_is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM load_run WHERE status = 'ok'").fetchall()[0][0] == 0

@@ -1,0 +1,94 @@
+"""What the one writer does: run connectors, compute KPIs, freeze baselines, publish for the web."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+from cockpit.config import Settings, plant_now
+from cockpit.publish import publish
+from cockpit.store import go_live, open_store
+from connectors.base import ConnectorSpec
+from connectors.loader import RunResult, run_connector
+from kpis import engine
+from kpis.baseline import freeze
+from kpis.periods import Window, add_months, anchor_month
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """Owns the store connection. Use only while holding the writer lock (cockpit.store.writer_lock)."""
+
+    def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection | None = None, clock=None):
+        self.settings = settings
+        self.con = con or open_store(settings)
+        self.clock = clock or (lambda: plant_now(settings))
+        self.go_live: date = go_live(settings, self.con)
+
+    def spec(self, name: str) -> ConnectorSpec:
+        spec = self.settings.connectors[name]
+        if spec.kind == "mock":
+            spec = dataclasses.replace(spec, options={**spec.options, "go_live": self.go_live})
+        return spec
+
+    def load(self, names: list[str] | None = None) -> list[RunResult]:
+        """Run the named connectors (all by default); one failing never stops the others."""
+        names = names or list(self.settings.connectors)
+        unknown = [n for n in names if n not in self.settings.connectors]
+        if unknown:
+            raise KeyError(f"unknown connector(s): {', '.join(unknown)}; known: {', '.join(self.settings.connectors)}")
+        ordered = sorted(names, key=lambda n: self.settings.connectors[n].system != "master")  # master data first
+        results = []
+        for name in ordered:
+            result = run_connector(self.con, self.spec(name), self.clock())
+            log.info("load %s: %s in=%d loaded=%d unchanged=%d quarantined=%d%s", name, result.status,
+                     result.rows_in, result.rows_loaded, result.rows_unchanged, result.rows_quarantined,
+                     f" error={result.error}" if result.error else "")
+            results.append(result)
+        return results
+
+    def baseline_window(self) -> Window:
+        s = self.settings
+        if s.baseline_from and s.baseline_to:
+            return Window(s.baseline_from, s.baseline_to)
+        # Without a configured period: the 12 complete months before go-live.
+        return Window(add_months(self.go_live, -12), self.go_live - timedelta(days=1))
+
+    def last_data_day(self) -> date | None:
+        rows = self.con.execute(
+            "SELECT max(period_start) FROM kpi_value WHERE grain = 'day' AND kpi_id = 'good_output' AND status = 'ok'"
+        ).fetchall()
+        return rows[0][0]
+
+    def compute(self, refreeze: bool = False) -> dict:
+        now = self.clock()
+        n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
+                           energy_variant=self.settings.energy_variant, now=now)
+        counts = freeze(self.con, self.baseline_window(), now, refreeze=refreeze)
+        log.info("computed %d KPI snapshot rows; baseline %s", n, counts)
+        return {"kpi_rows": n, **counts}
+
+    def publish(self) -> None:
+        last = self.last_data_day()
+        window = self.baseline_window()
+        publish(self.con, self.settings, now=self.clock(), meta={
+            "last_data_day": last, "anchor_month": anchor_month(last),
+            "baseline_from": window.first, "baseline_to": window.last, "go_live": self.go_live,
+            "energy_variant": self.settings.energy_variant, "timezone": self.settings.timezone,
+            "day_start_minutes": self.settings.day_start_minutes,
+        })
+
+    def refresh(self, names: list[str] | None = None) -> list[RunResult]:
+        """Load, and recompute only when some table changed; always publish the run status."""
+        results = self.load(names)
+        if any(r.changed for r in results):
+            self.compute()
+        self.publish()
+        return results
+
+    def close(self) -> None:
+        self.con.close()

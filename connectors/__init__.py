@@ -1,0 +1,1 @@
+"""Connectors: read plant exports, map them to canonical fields, validate and load them atomically."""

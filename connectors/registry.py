@@ -1,0 +1,35 @@
+"""Connector kinds by name: adding a kind is one class with a `kind` attribute, registered here."""
+
+from __future__ import annotations
+
+from connectors.base import Connector, ConnectorError, ConnectorSpec
+
+KINDS: dict[str, type[Connector]] = {}
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    if not getattr(cls, "kind", None):
+        raise TypeError(f"{cls.__name__} declares no kind")
+    KINDS[cls.kind] = cls
+    return cls
+
+
+def _load_builtin_kinds() -> None:
+    # Imported for their @register side effect; kept explicit so the list of kinds is greppable.
+    from connectors.kinds import csv_kind, mock_kind  # noqa: F401
+
+
+def create(spec: ConnectorSpec) -> Connector:
+    _load_builtin_kinds()
+    try:
+        cls = KINDS[spec.kind]
+    except KeyError:
+        raise ConnectorError(
+            f"connector '{spec.name}': unknown kind '{spec.kind}'; known kinds: {', '.join(sorted(KINDS))}"
+        ) from None
+    return cls(spec)
+
+
+def kinds() -> dict[str, type[Connector]]:
+    _load_builtin_kinds()
+    return dict(KINDS)

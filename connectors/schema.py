@@ -1,0 +1,338 @@
+"""The canonical DuckDB model: one declaration that creates the tables, drives validation and writes docs.
+
+Timestamps are naive plant-local time (the exports of Chinese MES/ERP systems carry no zone; the
+plant's zone is declared once in the config). Quantities follow ISO 22400:
+produced = good + scrap + rework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LEVELS = ("enterprise", "plant", "workshop", "line", "equipment")
+STATES = ("running", "setup", "breakdown", "minor_stop", "idle", "planned_stop")
+MEDIA = ("electricity", "natural_gas", "steam", "water", "diesel", "heat")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type
+    description: str
+    required: bool = True
+    min_value: float | None = None
+    accepted: tuple[str, ...] = ()
+    references: str | None = None  # "org_unit" / "product" / "meter": must be known master data
+    not_future: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    system: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    time_column: str | None = None  # drives freshness ("data as of")
+    row_checks: tuple[tuple[str, str], ...] = field(default=())  # (reason, SQL that is TRUE for a bad row)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name, type_, description, **kw) -> Column:
+    return Column(name, type_, description, **kw)
+
+
+QTY = dict(min_value=0)
+
+STREAMS: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "org_unit",
+            "master",
+            "Organisation tree enterprise > plant > workshop > line > equipment (ISA-95 levels).",
+            (
+                _c("unit_id", "VARCHAR", "Unit code"),
+                _c("parent_id", "VARCHAR", "Parent unit code; empty for the enterprise", required=False),
+                _c("level", "VARCHAR", "Hierarchy level", accepted=LEVELS),
+                _c("name_zh", "VARCHAR", "Chinese name"),
+                _c("name_en", "VARCHAR", "English name"),
+                _c("sort_order", "INTEGER", "Display order among siblings", required=False),
+            ),
+            key=("unit_id",),
+        ),
+        Table(
+            "product",
+            "master",
+            "Products with ideal cycle time (ISO 22400 PRU) and unit price.",
+            (
+                _c("product_id", "VARCHAR", "Product code"),
+                _c("name_zh", "VARCHAR", "Chinese name"),
+                _c("name_en", "VARCHAR", "English name"),
+                _c("family", "VARCHAR", "Product family"),
+                _c("ideal_cycle_s", "DOUBLE", "Planned run time per unit, seconds (PRU)", min_value=0),
+                _c("unit_price_cny", "DOUBLE", "List price per unit, CNY", min_value=0),
+            ),
+            key=("product_id",),
+        ),
+        Table(
+            "meter",
+            "master",
+            "Energy meters with the medium they measure and the org unit they belong to.",
+            (
+                _c("meter_id", "VARCHAR", "Meter code"),
+                _c("unit_id", "VARCHAR", "Org unit the meter serves", references="org_unit"),
+                _c("medium", "VARCHAR", "Energy carrier", accepted=MEDIA),
+                _c("uom", "VARCHAR", "Unit of the readings (kWh, m3, t)"),
+                _c("name_zh", "VARCHAR", "Chinese name"),
+            ),
+            key=("meter_id",),
+        ),
+        Table(
+            "production_record",
+            "mes",
+            "Produced, good, scrap and rework quantities per line, product and interval.",
+            (
+                _c("record_id", "VARCHAR", "Source record id"),
+                _c("unit_id", "VARCHAR", "Line or equipment", references="org_unit"),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("order_id", "VARCHAR", "Production order", required=False),
+                _c("start_at", "TIMESTAMP", "Interval start (plant time)", not_future=True),
+                _c("end_at", "TIMESTAMP", "Interval end (plant time)", not_future=True),
+                _c("produced_qty", "DOUBLE", "PQ produced quantity", **QTY),
+                _c("good_qty", "DOUBLE", "GQ good quantity", **QTY),
+                _c("scrap_qty", "DOUBLE", "SQ scrap quantity", **QTY),
+                _c("rework_qty", "DOUBLE", "RQ rework quantity", **QTY),
+            ),
+            key=("record_id",),
+            time_column="end_at",
+            row_checks=(
+                ("produced_qty must equal good_qty + scrap_qty + rework_qty (ISO 22400)",
+                 "abs(produced_qty - (good_qty + scrap_qty + rework_qty)) > 0.001"),
+                ("end_at must be after start_at", "end_at <= start_at"),
+            ),
+        ),
+        Table(
+            "equipment_state",
+            "mes",
+            "State intervals of a work unit (running, setup, breakdown, minor stop, idle, planned stop) with reason codes.",
+            (
+                _c("unit_id", "VARCHAR", "Line or equipment", references="org_unit"),
+                _c("start_at", "TIMESTAMP", "State start (plant time)", not_future=True),
+                _c("end_at", "TIMESTAMP", "State end (plant time)", not_future=True),
+                _c("state", "VARCHAR", "State, mapped to ISO 22400 time elements", accepted=STATES),
+                _c("reason_code", "VARCHAR", "Reason code for stops", required=False),
+            ),
+            key=("unit_id", "start_at"),
+            time_column="end_at",
+            row_checks=(("end_at must be after start_at", "end_at <= start_at"),),
+        ),
+        Table(
+            "planned_time",
+            "mes",
+            "Planned operation time (POT) and planned quantity per unit and shift.",
+            (
+                _c("unit_id", "VARCHAR", "Line", references="org_unit"),
+                _c("shift_start_at", "TIMESTAMP", "Shift start (plant time)"),
+                _c("shift_code", "VARCHAR", "Shift (A/B/C)", required=False),
+                _c("planned_s", "DOUBLE", "POT planned operation time, seconds", **QTY),
+                _c("planned_qty", "DOUBLE", "Planned quantity", **QTY),
+            ),
+            key=("unit_id", "shift_start_at"),
+            time_column="shift_start_at",
+        ),
+        Table(
+            "labor_time",
+            "mes",
+            "Direct labour hours per unit and shift.",
+            (
+                _c("unit_id", "VARCHAR", "Line", references="org_unit"),
+                _c("shift_start_at", "TIMESTAMP", "Shift start (plant time)", not_future=True),
+                _c("worker_h", "DOUBLE", "Direct labour hours", **QTY),
+            ),
+            key=("unit_id", "shift_start_at"),
+            time_column="shift_start_at",
+        ),
+        Table(
+            "quality_inspection",
+            "mes",
+            "Inspection lots: inspected and defective quantities with defect type.",
+            (
+                _c("lot_id", "VARCHAR", "Inspection lot id"),
+                _c("unit_id", "VARCHAR", "Line", references="org_unit"),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("inspected_at", "TIMESTAMP", "Inspection time (plant time)", not_future=True),
+                _c("stage", "VARCHAR", "incoming / in_process / final", required=False),
+                _c("inspected_qty", "DOUBLE", "Inspected quantity", **QTY),
+                _c("defective_qty", "DOUBLE", "Defective quantity", **QTY),
+                _c("defect_type", "VARCHAR", "Main defect type", required=False),
+            ),
+            key=("lot_id",),
+            time_column="inspected_at",
+            row_checks=(("defective_qty exceeds inspected_qty", "defective_qty > inspected_qty"),),
+        ),
+        Table(
+            "output_value",
+            "erp",
+            "Monthly output quantity and value per plant and product.",
+            (
+                _c("unit_id", "VARCHAR", "Plant", references="org_unit"),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("month_on", "DATE", "First day of the month"),
+                _c("quantity", "DOUBLE", "Output quantity", **QTY),
+                _c("value_cny", "DOUBLE", "Output value, CNY", **QTY),
+            ),
+            key=("unit_id", "product_id", "month_on"),
+            time_column="month_on",
+        ),
+        Table(
+            "operating_cost",
+            "erp",
+            "Monthly operating cost per plant and category (cost of sales, selling, admin, R&D).",
+            (
+                _c("unit_id", "VARCHAR", "Plant", references="org_unit"),
+                _c("category", "VARCHAR", "Cost category",
+                   accepted=("cost_of_sales", "selling", "admin", "rnd", "finance")),
+                _c("month_on", "DATE", "First day of the month"),
+                _c("amount_cny", "DOUBLE", "Amount, CNY", **QTY),
+            ),
+            key=("unit_id", "category", "month_on"),
+            time_column="month_on",
+        ),
+        Table(
+            "headcount",
+            "erp",
+            "Monthly average employees per unit (mean of daily counts).",
+            (
+                _c("unit_id", "VARCHAR", "Plant or workshop", references="org_unit"),
+                _c("month_on", "DATE", "First day of the month"),
+                _c("avg_employees", "DOUBLE", "Monthly average headcount", **QTY),
+            ),
+            key=("unit_id", "month_on"),
+            time_column="month_on",
+        ),
+        Table(
+            "inventory_snapshot",
+            "wms",
+            "End-of-day inventory per warehouse and item.",
+            (
+                _c("warehouse_id", "VARCHAR", "Warehouse"),
+                _c("unit_id", "VARCHAR", "Plant owning the warehouse", references="org_unit"),
+                _c("item_id", "VARCHAR", "Item"),
+                _c("snapshot_on", "DATE", "Day"),
+                _c("quantity", "DOUBLE", "Quantity on hand", **QTY),
+                _c("value_cny", "DOUBLE", "Inventory value, CNY", **QTY),
+            ),
+            key=("warehouse_id", "item_id", "snapshot_on"),
+            time_column="snapshot_on",
+        ),
+        Table(
+            "stock_movement",
+            "wms",
+            "Goods receipts and issues.",
+            (
+                _c("movement_id", "VARCHAR", "Movement id"),
+                _c("warehouse_id", "VARCHAR", "Warehouse"),
+                _c("item_id", "VARCHAR", "Item"),
+                _c("moved_at", "TIMESTAMP", "Movement time (plant time)", not_future=True),
+                _c("direction", "VARCHAR", "in / out", accepted=("in", "out")),
+                _c("quantity", "DOUBLE", "Quantity", **QTY),
+            ),
+            key=("movement_id",),
+            time_column="moved_at",
+        ),
+        Table(
+            "energy_reading",
+            "ems",
+            "Metered consumption per interval, in the meter's unit; intervals are keyed by their start.",
+            (
+                _c("meter_id", "VARCHAR", "Meter", references="meter"),
+                _c("start_at", "TIMESTAMP", "Interval start (plant time)", not_future=True),
+                _c("interval_s", "INTEGER", "Interval length, seconds", min_value=1),
+                _c("quantity", "DOUBLE", "Consumption in the meter's unit", **QTY),
+            ),
+            key=("meter_id", "start_at"),
+            time_column="start_at",
+        ),
+    )
+}
+
+REFERENCE_DDL = """
+CREATE TABLE IF NOT EXISTS energy_coefficient (
+    medium VARCHAR, uom VARCHAR, variant VARCHAR, kgce_per_unit DOUBLE, source VARCHAR,
+    PRIMARY KEY (medium, variant));
+CREATE TABLE IF NOT EXISTS kpi_target (
+    kpi_id VARCHAR, unit_id VARCHAR, target DOUBLE, warn DOUBLE, PRIMARY KEY (kpi_id, unit_id));
+"""
+
+BOOKKEEPING_DDL = """
+CREATE SEQUENCE IF NOT EXISTS load_run_seq;
+CREATE TABLE IF NOT EXISTS load_run (
+    run_id BIGINT PRIMARY KEY, connector VARCHAR, system VARCHAR, stream VARCHAR, kind VARCHAR,
+    started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+    rows_in BIGINT, rows_loaded BIGINT, rows_unchanged BIGINT, rows_quarantined BIGINT,
+    error VARCHAR, fingerprint VARCHAR, source VARCHAR, data_as_of TIMESTAMP);
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id BIGINT, connector VARCHAR, stream VARCHAR, source_file VARCHAR, source_line BIGINT,
+    column_name VARCHAR, reason VARCHAR, raw_record VARCHAR, quarantined_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS source_file (
+    connector VARCHAR, fingerprint VARCHAR, path VARCHAR, size_bytes BIGINT, run_id BIGINT,
+    loaded_at TIMESTAMP, PRIMARY KEY (connector, fingerprint));
+CREATE TABLE IF NOT EXISTS connector_state (
+    connector VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (connector, key));
+CREATE TABLE IF NOT EXISTS kpi_value (
+    kpi_id VARCHAR, unit_id VARCHAR, grain VARCHAR, period_start DATE, value DOUBLE,
+    numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR,
+    computed_at TIMESTAMP, data_as_of TIMESTAMP, PRIMARY KEY (kpi_id, unit_id, grain, period_start));
+CREATE TABLE IF NOT EXISTS kpi_baseline (
+    kpi_id VARCHAR, unit_id VARCHAR, period_from DATE, period_to DATE, value DOUBLE,
+    numerator DOUBLE, denominator DOUBLE, status VARCHAR, frozen_at TIMESTAMP,
+    recomputed_value DOUBLE, late_correction BOOLEAN, PRIMARY KEY (kpi_id, unit_id));
+"""
+
+
+def table_ddl(table: Table) -> str:
+    cols = ",\n    ".join(f"{c.name} {c.type}" for c in table.columns)
+    extra = ",\n    run_id BIGINT"  # lineage: the load run that last changed the row
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table.name} (\n    {cols}{extra},\n"
+        f"    PRIMARY KEY ({', '.join(table.key)}))"
+    )
+
+
+def create_all(con) -> None:
+    """Create every canonical, reference and bookkeeping table (idempotent)."""
+    for table in STREAMS.values():
+        con.execute(table_ddl(table))
+    con.execute(REFERENCE_DDL)
+    con.execute(BOOKKEEPING_DDL)
+
+
+def markdown() -> str:
+    """docs/schema.md, generated so the documentation cannot drift from the code."""
+    out = ["# Canonical model", "", "Generated from `kpis/schema.py` by `cockpit docs`; do not edit.", ""]
+    for t in STREAMS.values():
+        out += [f"## `{t.name}` ({t.system})", "", t.description, "",
+                f"Natural key: `{', '.join(t.key)}`", "",
+                "| column | type | required | rule | description |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            rule = []
+            if c.min_value is not None:
+                rule.append(f">= {c.min_value:g}")
+            if c.accepted:
+                rule.append("one of " + ", ".join(c.accepted))
+            if c.references:
+                rule.append(f"known {c.references}")
+            if c.not_future:
+                rule.append("not in the future")
+            out.append(f"| {c.name} | {c.type} | {'yes' if c.required else ''} | {'; '.join(rule)} | {c.description} |")
+        for reason, _sql in t.row_checks:
+            out.append(f"\nRow check: {reason}.")
+        out.append("")
+    return "\n".join(out)

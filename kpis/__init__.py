@@ -1,0 +1,1 @@
+"""KPIs: declarative definitions, their elements, the engine that computes snapshots, and comparisons."""

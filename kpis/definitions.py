@@ -1,0 +1,115 @@
+"""Every KPI the cockpit computes, each declared once. Pages and docs are generated from here."""
+
+from __future__ import annotations
+
+import kpis.elements  # noqa: F401 - elements must exist before KPIs reference them
+from kpis.registry import Kpi, kpi
+
+CQ = "重庆市未来工厂建设指南（2.0）"
+ISO = "ISO 22400-2:2014"
+
+# --- 三降两提升 (Chongqing guide §9): intensities compared between a baseline and a report period ---
+kpi(Kpi(
+    "unit_operating_cost", "单位运营成本", "Operating cost per good unit", "元/件", "lower", "ratio", "plant",
+    f"{CQ} §9 运营成本降低 (definition: this product's, published)",
+    "Σ operating cost (cost of sales + selling + admin + R&D) / Σ good quantity GQ",
+    "运营成本降低: an intensity, so growth in volume cannot hide cost. Cost is booked per plant in ERP, "
+    "so the KPI is not applicable below plant level (never allocated).",
+    numerator={"operating_cost_cny": 1}, denominator={"good_qty": 1}, grains=("month",),
+    scenarios=("CQ-9",), group="outcome", decimals=2,
+))
+kpi(Kpi(
+    "defect_rate", "产品不良品率", "Defect rate", "%", "lower", "ratio", "line",
+    f"{CQ} §9 产品不良品率降低; {ISO} quantities (PQ = GQ + SQ + RQ)",
+    "(PQ − GQ) / PQ = (SQ + RQ) / PQ",
+    "A unit that needed rework counts as defective even if it passes later.",
+    numerator={"produced_qty": 1, "good_qty": -1}, denominator={"produced_qty": 1}, scale=100,
+    scenarios=("CQ-9", "CQ-5.5.1", "MIIT-19"), group="outcome", decimals=2,
+))
+kpi(Kpi(
+    "energy_per_unit", "单位产品综合能耗", "Comprehensive energy per good unit", "kgce/件", "lower", "ratio",
+    "workshop",
+    f"{CQ} §9 单位生产能耗降低; GB/T 2589-2020 standard-coal coefficients",
+    "Σ metered energy × GB/T 2589 coefficient (kgce) / Σ good quantity GQ",
+    "Meters belong to workshops and lines; below workshop level the auxiliary load cannot be "
+    "attributed without allocation, so the KPI stops at workshop.",
+    numerator={"energy_kgce": 1}, denominator={"good_qty": 1},
+    scenarios=("CQ-9", "CQ-5.6.1", "MIIT-31"), group="outcome", decimals=3,
+))
+kpi(Kpi(
+    "labour_productivity", "生产效率", "Standard hours per labour hour", "h/h", "higher", "ratio", "line",
+    f"{CQ} §9 生产效率提升 (definition: this product's, published)",
+    "Σ (ideal cycle time × GQ) / 3600 / Σ direct labour hours",
+    "Good output in standard hours per labour hour, so a change of product mix does not move it.",
+    numerator={"std_h": 1}, denominator={"labor_h": 1},
+    scenarios=("CQ-9", "CQ-5.2.5", "MIIT-9"), group="outcome", decimals=3,
+))
+kpi(Kpi(
+    "output_value_per_head", "人均产值", "Output value per person-month", "万元/人·月", "higher", "ratio", "plant",
+    f"{CQ} §9 人均产值提升",
+    "Σ output value / 10 000 / Σ monthly average headcount (person-months)",
+    "Per person-month so that a month and a year compare like with like.",
+    numerator={"output_value_cny": 1e-4}, denominator={"headcount_pm": 1}, grains=("month",),
+    scenarios=("CQ-9",), group="outcome", decimals=2,
+))
+
+# --- ISO 22400-2 ---
+kpi(Kpi(
+    "availability", "可用率", "Availability", "%", "higher", "ratio", "line", f"{ISO} §6.10.8 (KPI 8)",
+    "APT / PBT, PBT = POT − PDOT",
+    "Per ISO, setup and delays are losses (many vendor tools count only unplanned stops). "
+    "PBT = 0 is 'not planned', not 100 %.",
+    numerator={"apt_s": 1}, denominator={"pot_s": 1, "pdot_s": -1}, scale=100,
+    scenarios=("CQ-5.2.7", "MIIT-24"), zero_denominator="not_planned",
+))
+kpi(Kpi(
+    "effectiveness", "性能效率", "Effectiveness", "%", "higher", "ratio", "line", f"{ISO} §6.10.9 (KPI 9)",
+    "PRU × PQ / APT", "Ideal cycle time of each product times its produced quantity, over running time.",
+    numerator={"pru_pq_s": 1}, denominator={"apt_s": 1}, scale=100, scenarios=("CQ-5.2.7", "MIIT-24"),
+))
+kpi(Kpi(
+    "quality_ratio", "质量比率", "Quality ratio", "%", "higher", "ratio", "line", f"{ISO} §6.10.10 (KPI 10)",
+    "GQ / PQ", "Not first pass yield: reworked units that pass count as good here.",
+    numerator={"good_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.2.7", "MIIT-24"),
+))
+kpi(Kpi(
+    "oee", "设备综合效率", "OEE", "%", "higher", "product", "line", f"{ISO} §6.10.6 (KPI 6)",
+    "availability × effectiveness × quality ratio",
+    "Each factor is rolled up from its elements first; OEE of a plant is never the mean of line OEEs.",
+    components=("availability", "effectiveness", "quality_ratio"), scale=1e-4,
+    scenarios=("CQ-5.2.7", "MIIT-24", "MIIT-15"), group="outcome_support",
+))
+kpi(Kpi(
+    "scrap_ratio", "报废率", "Scrap ratio", "%", "lower", "ratio", "line", f"{ISO} §6.10.16 (KPI 16)",
+    "SQ / PQ", "Scrapped quantity over produced quantity.",
+    numerator={"scrap_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.5.1",), decimals=2,
+))
+kpi(Kpi(
+    "energy_tce", "综合能耗", "Comprehensive energy consumption", "tce", "lower", "sum", "workshop",
+    "GB/T 2589-2020 §4 综合能耗",
+    "Σ metered quantity × standard-coal coefficient / 1000",
+    "Total, not an intensity: shown as a trend, never compared across periods of unequal length.",
+    numerator={"energy_kgce": 1e-3}, scenarios=("CQ-5.6.1", "MIIT-31"), decimals=1,
+))
+kpi(Kpi(
+    "good_output", "合格产量", "Good output", "件", "higher", "sum", "line", f"{ISO} GQ",
+    "Σ GQ", "Good quantity produced.", numerator={"good_qty": 1}, scenarios=("CQ-5.2.1",), decimals=0,
+))
+kpi(Kpi(
+    "planned_output", "计划产量", "Planned output", "件", "higher", "sum", "line", "MES plan",
+    "Σ planned quantity", "Planned quantity of the shifts.", numerator={"planned_qty": 1},
+    scenarios=("CQ-5.2.1",), decimals=0,
+))
+kpi(Kpi(
+    "plan_attainment", "产量计划达成率", "Output vs plan", "%", "higher", "ratio", "line", "MES plan",
+    "Σ GQ / Σ planned quantity", "Good output against the planned quantity of the same shifts.",
+    numerator={"good_qty": 1}, denominator={"planned_qty": 1}, scale=100, scenarios=("CQ-5.2.1", "MIIT-7"),
+))
+kpi(Kpi(
+    "energy_per_output_value", "单位产值综合能耗", "Comprehensive energy per output value", "tce/万元", "lower",
+    "ratio", "plant", f"{CQ} §9 单位生产能耗降低 (variant); seed scenario 5.6.1; GB/T 2589-2020",
+    "Σ energy (tce) / (Σ output value / 10 000)",
+    "The per-value variant of 单位生产能耗: output value is booked per plant, so it stops at plant.",
+    numerator={"energy_kgce": 1e-3}, denominator={"output_value_cny": 1e-4}, grains=("month",),
+    scenarios=("CQ-5.6.1", "MIIT-31"), group="outcome_support", decimals=4,
+))

@@ -1,0 +1,142 @@
+"""The KPI engine: elements once per (unit, production day), then every KPI, grain and level in one pass.
+
+Roll-ups walk the org tree through a closure table and add numerators and denominators; a
+product KPI (OEE) multiplies its rolled-up factors. Nothing here knows about Dash or files.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from connectors.schema import LEVELS
+from kpis.registry import all_elements, all_kpis
+
+STATUS_PRIORITY = ("error", "not_planned", "insufficient", "no_data", "ok")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str) -> None:
+    """Session macros and variables the element SQL relies on."""
+    minutes = int(day_start_minutes)  # an int from validated config; the only value formatted into SQL
+    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(ts - INTERVAL {minutes} MINUTE AS DATE)")
+    con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE org_closure AS
+        WITH RECURSIVE walk(ancestor, descendant) AS (
+            SELECT unit_id, unit_id FROM org_unit
+            UNION ALL
+            SELECT o.parent_id, w.descendant FROM walk w JOIN org_unit o ON o.unit_id = w.ancestor
+            WHERE o.parent_id IS NOT NULL AND o.parent_id <> '')
+        SELECT DISTINCT w.ancestor, w.descendant, list_position(?, a.level) AS ancestor_rank
+        FROM walk w JOIN org_unit a ON a.unit_id = w.ancestor""",
+        [list(LEVELS)],
+    )
+
+
+def _terms() -> pd.DataFrame:
+    rows = []
+    for k in all_kpis().values():
+        for side, combo in (("num", k.numerator), ("den", k.denominator)):
+            for el, coef in combo.items():
+                for grain in k.grains:
+                    rows.append((k.id, side, el, float(coef), grain, LEVELS.index(k.lowest_level) + 1))
+    return pd.DataFrame(rows, columns=["kpi_id", "side", "element", "coef", "grain", "lowest_rank"])
+
+
+def _meta() -> pd.DataFrame:
+    return pd.DataFrame(
+        [(k.id, k.kind, k.scale, k.zero_denominator, len(k.components)) for k in all_kpis().values()],
+        columns=["kpi_id", "kind", "scale", "zero_status", "n_components"],
+    )
+
+
+def _components() -> pd.DataFrame:
+    rows = [(k.id, c) for k in all_kpis().values() for c in k.components]
+    return pd.DataFrame(rows, columns=["kpi_id", "component_id"])
+
+
+def element_sql() -> str:
+    """One UNION ALL of every element's SQL, tagged with the element name."""
+    parts = [
+        f"SELECT '{name}' AS element, unit_id, day, value FROM ({e.sql})"
+        for name, e in sorted(all_elements().items())
+    ]
+    return "\nUNION ALL\n".join(parts)
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
+    now: datetime | None = None,
+) -> int:
+    """Recompute kpi_value for every KPI, grain and org level; returns the number of snapshot rows."""
+    now = now or datetime.now()
+    prepare(con, day_start_minutes, energy_variant)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS {element_sql()}")
+    con.register("kpi_term_df", _terms())
+    con.register("kpi_meta_df", _meta())
+    con.register("kpi_component_df", _components())
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE kpi_sums AS
+            SELECT t.kpi_id, c.ancestor AS unit_id, t.grain,
+                   CASE t.grain WHEN 'day' THEN e.day ELSE date_trunc('month', e.day) END AS period_start,
+                   SUM(CASE WHEN t.side = 'num' THEN t.coef * e.value END) AS numerator,
+                   COUNT(CASE WHEN t.side = 'num' THEN 1 END) AS n_num,
+                   SUM(CASE WHEN t.side = 'den' THEN t.coef * e.value END) AS denominator,
+                   COUNT(CASE WHEN t.side = 'den' THEN 1 END) AS n_den,
+                   max(e.day) AS last_day
+            FROM element_day e
+            JOIN kpi_term_df t USING (element)
+            JOIN org_closure c ON c.descendant = e.unit_id AND c.ancestor_rank <= t.lowest_rank
+            GROUP BY ALL"""
+        )
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE kpi_new AS
+            SELECT s.kpi_id, s.unit_id, s.grain, s.period_start,
+                CASE WHEN m.kind = 'sum' THEN s.numerator
+                     WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0
+                     THEN m.scale * s.numerator / s.denominator END AS value,
+                s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
+                CASE WHEN s.n_num = 0 THEN 'no_data'
+                     WHEN m.kind = 'sum' THEN 'ok'
+                     WHEN s.n_den = 0 THEN 'no_data'
+                     WHEN s.denominator = 0 THEN m.zero_status
+                     ELSE 'ok' END AS status,
+                s.last_day
+            FROM kpi_sums s JOIN kpi_meta_df m USING (kpi_id)"""
+        )
+        con.execute(
+            """INSERT INTO kpi_new
+            SELECT p.kpi_id, n.unit_id, n.grain, n.period_start,
+                CASE WHEN count(*) = any_value(m.n_components) AND bool_and(n.status = 'ok')
+                     THEN any_value(m.scale) * product(n.value) END,
+                NULL, NULL,
+                CASE WHEN count(*) < any_value(m.n_components) THEN 'no_data'
+                     ELSE arg_min(n.status, list_position(?, n.status)) END,
+                max(n.last_day)
+            FROM kpi_new n
+            JOIN kpi_component_df p ON p.component_id = n.kpi_id
+            JOIN kpi_meta_df m ON m.kpi_id = p.kpi_id
+            GROUP BY p.kpi_id, n.unit_id, n.grain, n.period_start""",
+            [list(STATUS_PRIORITY)],
+        )
+        variant = f"electricity={energy_variant}"
+        energy_kpis = [k.id for k in all_kpis().values() if "energy_kgce" in k.elements]
+        con.begin()
+        con.execute("DELETE FROM kpi_value")
+        con.execute(
+            """INSERT INTO kpi_value
+            SELECT kpi_id, unit_id, grain, period_start, value, numerator, denominator, status,
+                   CASE WHEN list_contains(?, kpi_id) THEN ? END, ?, CAST(last_day AS TIMESTAMP)
+            FROM kpi_new""",
+            [energy_kpis, variant, now],
+        )
+        con.commit()
+        return con.execute("SELECT count(*) FROM kpi_value").fetchall()[0][0]
+    finally:
+        for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
+            con.unregister(name)
+        for temp in ("element_day", "kpi_sums", "kpi_new"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

@@ -1,0 +1,106 @@
+"""The KPI registry: every KPI is data (names, unit, direction, lowest level, elements, provenance).
+
+A ratio KPI names its numerator and denominator as linear combinations of elements, so every
+roll-up (org level, day to month to year) is Σ numerator / Σ denominator, never a mean of ratios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connectors.schema import LEVELS
+
+DIRECTIONS = ("lower", "higher")
+KINDS = ("ratio", "sum", "product")
+GRAINS = ("day", "month")
+
+
+@dataclass(frozen=True)
+class Element:
+    """A measure at (unit, production day): SQL returning unit_id, day, value."""
+
+    name: str
+    unit: str
+    description: str
+    sql: str
+    level: str  # lowest level the data arrives at (for documentation)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    direction: str
+    kind: str
+    lowest_level: str
+    standard: str
+    formula: str
+    description: str
+    numerator: dict[str, float] = field(default_factory=dict)
+    denominator: dict[str, float] = field(default_factory=dict)
+    components: tuple[str, ...] = ()  # for kind == 'product'
+    scale: float = 1.0
+    grains: tuple[str, ...] = GRAINS
+    scenarios: tuple[str, ...] = ()
+    group: str = "iso22400"  # 'outcome' marks the 三降两提升 five
+    zero_denominator: str = "insufficient"  # status when the denominator is 0
+    decimals: int = 1
+
+    def __post_init__(self):
+        assert self.direction in DIRECTIONS, self.id
+        assert self.kind in KINDS, self.id
+        assert self.lowest_level in LEVELS, self.id
+        assert set(self.grains) <= set(GRAINS), self.id
+        if self.kind == "product":
+            assert self.components and not self.numerator, self.id
+        else:
+            assert self.numerator, self.id
+        if self.kind == "ratio":
+            assert self.denominator, self.id
+
+    @property
+    def elements(self) -> set[str]:
+        return set(self.numerator) | set(self.denominator)
+
+    def applies_to(self, level: str) -> bool:
+        """Below its lowest level a KPI is 不适用: never allocated downwards."""
+        return LEVELS.index(level) <= LEVELS.index(self.lowest_level)
+
+
+ELEMENTS: dict[str, Element] = {}
+KPIS: dict[str, Kpi] = {}
+
+
+def element(e: Element) -> Element:
+    if e.name in ELEMENTS:
+        raise ValueError(f"element {e.name} declared twice")
+    ELEMENTS[e.name] = e
+    return e
+
+
+def kpi(k: Kpi) -> Kpi:
+    if k.id in KPIS:
+        raise ValueError(f"KPI {k.id} declared twice")
+    missing = k.elements - set(ELEMENTS)
+    if missing:
+        raise ValueError(f"KPI {k.id} uses undeclared elements {sorted(missing)}")
+    if k.kind == "product":
+        absent = set(k.components) - set(KPIS)
+        if absent:
+            raise ValueError(f"KPI {k.id} multiplies undeclared KPIs {sorted(absent)}")
+    KPIS[k.id] = k
+    return k
+
+
+def all_kpis() -> dict[str, Kpi]:
+    import kpis.definitions  # noqa: F401 - declarations register themselves on import
+
+    return KPIS
+
+
+def all_elements() -> dict[str, Element]:
+    import kpis.definitions  # noqa: F401
+
+    return ELEMENTS

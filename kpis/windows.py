@@ -1,0 +1,61 @@
+"""KPI values over a window of months, rolled up from the monthly numerators and denominators."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpis.engine import STATUS_PRIORITY
+from kpis.periods import Window
+from kpis.registry import all_kpis
+
+COLUMNS = ["kpi_id", "unit_id", "value", "numerator", "denominator", "status", "months"]
+
+
+def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """`monthly`: kpi_value rows of grain 'month'. Returns one row per (kpi_id, unit_id) seen in the window."""
+    kpis = all_kpis()
+    rows = monthly[(monthly["period_start"] >= pd.Timestamp(window.first))
+                   & (monthly["period_start"] <= pd.Timestamp(window.last))]
+    out: dict[tuple[str, str], dict] = {}
+    for (kpi_id, unit_id), g in rows.groupby(["kpi_id", "unit_id"], sort=False):
+        k = kpis.get(kpi_id)
+        if k is None or k.kind == "product":
+            continue
+        has = g[g["status"] != "no_data"]
+        num = has["numerator"].sum() if len(has) else None
+        den = has["denominator"].sum() if (len(has) and k.kind == "ratio") else None
+        if not len(has):
+            value, status = None, "no_data"
+        elif k.kind == "sum":
+            value, status = num, "ok"
+        elif den == 0:
+            value, status = None, k.zero_denominator
+        else:
+            value, status = k.scale * num / den, "ok"
+        out[(kpi_id, unit_id)] = dict(value=value, numerator=num, denominator=den, status=status, months=len(has))
+    for k in kpis.values():
+        if k.kind != "product":
+            continue
+        units = {u for (kid, u) in out if kid in k.components}
+        for unit_id in units:
+            parts = [out.get((c, unit_id)) for c in k.components]
+            if any(p is None for p in parts):
+                value, status = None, "no_data"
+            elif all(p["status"] == "ok" for p in parts):
+                value, status = k.scale, "ok"
+                for p in parts:
+                    value *= p["value"]
+            else:
+                value = None
+                status = min((p["status"] for p in parts), key=STATUS_PRIORITY.index)
+            months = min((p["months"] for p in parts if p), default=0)
+            out[(k.id, unit_id)] = dict(value=value, numerator=None, denominator=None, status=status, months=months)
+    return pd.DataFrame([{"kpi_id": kid, "unit_id": u, **v} for (kid, u), v in out.items()], columns=COLUMNS)
+
+
+def compare(direction: str, baseline: float | None, report: float | None) -> tuple[float | None, float | None]:
+    """(change_pct, improvement_pct): raw movement, and the 降低率 / 提升率 where positive is better."""
+    if baseline is None or report is None or baseline == 0:
+        return None, None
+    change = (report - baseline) / abs(baseline) * 100
+    return change, (-change if direction == "lower" else change)

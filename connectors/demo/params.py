@@ -1,0 +1,107 @@
+"""Behaviour of the demo plant before and after go-live: the levers the improvement story turns.
+
+Each `Lever` holds the value in the baseline and the value once the digital system is fully in
+use; `calendar.ramp` blends them over RAMP_DAYS after go-live. Magnitudes are chosen so the
+三降两提升 KPIs move inside the ranges of docs (KPIS.md §1): defects -20..-40 %, cost per unit
+-10..-25 %, energy per unit -10..-20 %, standard hours per labour hour +20..+50 %, output value
+per head +15..+40 %, OEE up a few points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RAMP_DAYS = 182.0
+
+
+@dataclass(frozen=True)
+class Lever:
+    before: float
+    after: float
+
+    def at(self, r: np.ndarray | float) -> np.ndarray:
+        return self.before + (self.after - self.before) * np.asarray(r, dtype=float)
+
+
+# Shift template (seconds after the shift start): planned stops split the shift into 4 work blocks.
+BLOCKS = ((0, 7200), (7800, 14400), (16200, 21600), (22200, 28200))
+PLANNED_STOPS = ((7200, 7800, "P01"), (14400, 16200, "P02"), (21600, 22200, "P01"), (28200, 28800, "P03"))
+PBT_S = 25_200  # POT 28 800 s minus 3 600 s of planned stops
+
+# Stops inside a work block. Rates are per shift; per-line factors spread them.
+BREAKDOWN_PER_SHIFT = Lever(0.85, 0.62)
+BREAKDOWN_MEDIAN_S = Lever(2_100.0, 1_750.0)
+BREAKDOWN_SIGMA = 0.7
+BREAKDOWN_REASONS = ("B01", "B02", "B03", "B04", "B05", "B06")  # spindle, hydraulic, electrical, tool, robot, sensor
+BREAKDOWN_WEIGHTS = (0.31, 0.23, 0.17, 0.14, 0.10, 0.05)
+MINOR_PER_SHIFT = Lever(6.0, 4.8)
+MINOR_S = (150.0, 450.0)
+MINOR_REASONS = ("M01", "M02", "M03")  # jam, sensor misread, feed interruption
+MINOR_WEIGHTS = (0.5, 0.3, 0.2)
+IDLE_PER_SHIFT = Lever(0.30, 0.20)
+IDLE_S = (1_200.0, 5_400.0)
+IDLE_REASONS = ("I01", "I02", "I03")  # no order, waiting for material, no operator
+IDLE_WEIGHTS = (0.45, 0.40, 0.15)
+SETUP_MIN_S = Lever(1_500.0, 1_000.0)  # changeover takes 1x-2x this (SMED shortens it)
+SETUP_REASON = "S01"
+MINOR_SLOTS = 3  # minor-stop slots per block; with one breakdown and one idle slot: 5 event slots
+
+# Speed and quality.
+PERFORMANCE = Lever(0.885, 0.905)
+PERFORMANCE_SD = 0.02
+PERFORMANCE_RANGE = (0.85, 0.97)
+SCRAP_RATE = Lever(0.016, 0.0110)
+REWORK_RATE = Lever(0.024, 0.0165)
+QUALITY_DAY_SIGMA = 0.25
+DEFECT_TYPES = ("尺寸超差", "表面划伤", "毛刺", "硬度不合格", "气孔砂眼")
+DEFECT_WEIGHTS = (0.34, 0.26, 0.18, 0.13, 0.09)
+PLAN_RATE = 0.72  # planned quantity = PBT x PLAN_RATE / ideal cycle
+
+# Product mix: logit per product = -MIX_RANK * rank in family + trend * years since go-live.
+MIX_RANK = 0.25
+MIX_TREND = 0.45  # the last product of a family gains this logit per year, the first loses it
+
+# People.
+CREW_PER_EQUIPMENT = 2.0
+CREW_FACTOR = Lever(1.0, 0.80)
+CREWS_PER_LINE = 3.6  # heads per crew position: three shifts plus relief
+INDIRECT_PER_WORKSHOP = Lever(30.0, 28.0)
+INDIRECT_PER_PLANT = Lever(75.0, 70.0)
+WAGE_DIRECT_CNY = 8_200.0
+WAGE_INDIRECT_CNY = 11_500.0
+
+# Money (per plant and month unless said otherwise).
+MATERIAL_RATIO = Lever(0.46, 0.41)  # material cost / list price, per produced unit
+OVERHEAD_PER_LINE_CNY = 300_000.0  # depreciation, maintenance, tooling
+ENERGY_CNY_PER_STD_H = Lever(32.0, 27.0)
+SELLING = (0.025, 150_000.0)  # share of output value, fixed part
+ADMIN_FIXED_CNY = 350_000.0
+RND = (0.03, 100_000.0)
+PRICE_SD = 0.01
+
+# Energy. Line load in kW = RUN_KW_PER_EQUIPMENT x equipment x line factor x state share.
+RUN_KW_PER_EQUIPMENT = 30.0
+LOAD_SHARE_OTHER = 0.35  # setup, breakdown, minor stop, idle
+LOAD_SHARE_PLANNED_STOP = 0.22
+STANDBY_SHARE = Lever(0.16, 0.08)  # outside planned shifts (smart power-down after go-live)
+AUX_KW_PER_LINE = Lever(48.0, 40.0)  # HVAC, lighting, compressed air
+AUX_OFF_SHIFT_SHARE = 0.35
+SUMMER_PEAK = (0.65, 205.0, 30.0)  # +share, day of year, width in days (Chongqing: hot Jul-Aug)
+WINTER_PEAK = (0.35, 15.0, 40.0)
+ELECTRICITY_SD = 0.03
+DAILY_MEDIA = {  # per workshop: base per line-day, per produced standard hour, winter share
+    "natural_gas": (Lever(45.0, 38.0), Lever(2.1, 1.85), 0.5),
+    "water": (Lever(6.0, 5.2), Lever(0.05, 0.045), 0.0),
+    "steam": (Lever(1.6, 1.35), Lever(0.030, 0.026), 0.6),
+    "heat": (Lever(400.0, 340.0), Lever(10.0, 8.8), 0.8),
+    "diesel": (Lever(8.0, 7.0), Lever(0.02, 0.018), 0.0),
+}
+DAILY_SD = 0.04
+
+# Warehouses.
+FG_COVER_DAYS = Lever(7.0, 5.0)
+RM_COVER_DAYS = Lever(12.0, 8.5)
+RM_ITEMS = ((1.0, 0.35), (0.4, None), (0.1, None))  # (use per unit, unit cost share of price or None)
+RM_FIXED_COST = {1: 14.0, 2: 36.0}  # CNY per unit for the items without a price share

@@ -31,7 +31,7 @@ class ConnectorSpec:
     kind: str
     stream: str
     schedule: str = "15m"
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # may hold resolved secrets
     mapping: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, Any] = field(default_factory=dict)
     base_dir: Path = Path(".")
@@ -87,7 +87,7 @@ def map_columns(raw: RawBatch, spec: ConnectorSpec) -> pd.DataFrame:
     frame = raw.frame
     headers = [str(c).strip() for c in frame.columns]
     frame = frame.set_axis(headers, axis=1)
-    mapping = dict(spec.mapping) or {c: c for c in table.column_names if c in headers}
+    mapping = dict(spec.mapping) or {c.name: c.name for c in table.columns if c.required or c.name in headers}
     missing = [(field_, src) for field_, src in mapping.items() if src not in headers]
     if missing:
         parts = []
@@ -96,7 +96,7 @@ def map_columns(raw: RawBatch, spec: ConnectorSpec) -> pd.DataFrame:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             parts.append(f"column '{src}' for field {field_} not found{hint}")
         raise ConnectorError(
-            f"{raw.source}: line 1 (header): " + "; ".join(parts) + f". Headers found: {', '.join(headers)}"
+            f"{raw.source}: line 1 (header): " + "; ".join(parts) + f". Headers found: {', '.join(h for h in headers if h not in (SOURCE_FILE, SOURCE_LINE))}"
         )
     out = pd.DataFrame({field_: frame[src] for field_, src in mapping.items()}, index=frame.index)
     for field_, value in spec.constants.items():

@@ -23,6 +23,10 @@ def _position(data: bytes, offset: int) -> str:
 
 def decode(data: bytes, declared: str, source: str) -> tuple[str, str]:
     """Return (text, encoding used). `declared` is 'auto' or a codec name."""
+    nul = data.find(b"\x00", 0, 65536)
+    if nul >= 0 and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and "16" not in declared:
+        # A NUL byte never occurs in a CSV export in UTF-8 or GBK: this is binary or a damaged file.
+        raise ConnectorError(f"{source}: binary content at {_position(data, nul)}; not a text export")
     if declared.lower() != "auto":
         codec = _ALIASES.get(declared.lower(), declared)
         try:
@@ -38,9 +42,6 @@ def decode(data: bytes, declared: str, source: str) -> tuple[str, str]:
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as utf8_error:
-        nul = data.find(b"\x00", 0, 4096)
-        if nul >= 0 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise ConnectorError(f"{source}: binary content at {_position(data, nul)}; not a text export") from None
         best = from_bytes(data[:2_000_000], cp_isolation=_CANDIDATES).best()
         if best is None:
             raise ConnectorError(

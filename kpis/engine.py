@@ -99,10 +99,10 @@ def compute(
                      WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0
                      THEN m.scale * s.numerator / s.denominator END AS value,
                 s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
-                CASE WHEN s.n_num = 0 THEN 'no_data'
-                     WHEN m.kind = 'sum' THEN 'ok'
+                CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_num = 0 THEN 'no_data' ELSE 'ok' END
                      WHEN s.n_den = 0 THEN 'no_data'
-                     WHEN s.denominator = 0 THEN m.zero_status
+                     WHEN s.denominator = 0 THEN m.zero_status  -- e.g. PBT = 0 is 'not planned'
+                     WHEN s.n_num = 0 THEN 'no_data'
                      ELSE 'ok' END AS status,
                 s.last_day
             FROM kpi_sums s JOIN kpi_meta_df m USING (kpi_id)"""

@@ -31,16 +31,16 @@ PLANNED_STOPS = ((7200, 7800, "P01"), (14400, 16200, "P02"), (21600, 22200, "P01
 PBT_S = 25_200  # POT 28 800 s minus 3 600 s of planned stops
 
 # Stops inside a work block. Rates are per shift; per-line factors spread them.
-BREAKDOWN_PER_SHIFT = Lever(0.85, 0.62)
-BREAKDOWN_MEDIAN_S = Lever(2_100.0, 1_750.0)
+BREAKDOWN_PER_SHIFT = Lever(1.0, 0.86)
+BREAKDOWN_MEDIAN_S = Lever(2_100.0, 2_000.0)
 BREAKDOWN_SIGMA = 0.7
 BREAKDOWN_REASONS = ("B01", "B02", "B03", "B04", "B05", "B06")  # spindle, hydraulic, electrical, tool, robot, sensor
 BREAKDOWN_WEIGHTS = (0.31, 0.23, 0.17, 0.14, 0.10, 0.05)
-MINOR_PER_SHIFT = Lever(6.0, 4.8)
+MINOR_PER_SHIFT = Lever(6.0, 5.4)
 MINOR_S = (150.0, 450.0)
 MINOR_REASONS = ("M01", "M02", "M03")  # jam, sensor misread, feed interruption
 MINOR_WEIGHTS = (0.5, 0.3, 0.2)
-IDLE_PER_SHIFT = Lever(0.30, 0.20)
+IDLE_PER_SHIFT = Lever(0.36, 0.30)
 IDLE_S = (1_200.0, 5_400.0)
 IDLE_REASONS = ("I01", "I02", "I03")  # no order, waiting for material, no operator
 IDLE_WEIGHTS = (0.45, 0.40, 0.15)
@@ -61,11 +61,11 @@ PLAN_RATE = 0.72  # planned quantity = PBT x PLAN_RATE / ideal cycle
 
 # Product mix: logit per product = -MIX_RANK * rank in family + trend * years since go-live.
 MIX_RANK = 0.25
-MIX_TREND = 0.45  # the last product of a family gains this logit per year, the first loses it
+MIX_TREND = 0.25  # the last product of a family gains this logit per year, the first loses it
 
 # People.
 CREW_PER_EQUIPMENT = 2.0
-CREW_FACTOR = Lever(1.0, 0.80)
+CREW_FACTOR = Lever(1.0, 0.82)
 CREWS_PER_LINE = 3.6  # heads per crew position: three shifts plus relief
 INDIRECT_PER_WORKSHOP = Lever(30.0, 28.0)
 INDIRECT_PER_PLANT = Lever(75.0, 70.0)
@@ -73,7 +73,7 @@ WAGE_DIRECT_CNY = 8_200.0
 WAGE_INDIRECT_CNY = 11_500.0
 
 # Money (per plant and month unless said otherwise).
-MATERIAL_RATIO = Lever(0.46, 0.41)  # material cost / list price, per produced unit
+MATERIAL_RATIO = Lever(0.46, 0.40)  # material cost / list price, per produced unit
 OVERHEAD_PER_LINE_CNY = 300_000.0  # depreciation, maintenance, tooling
 ENERGY_CNY_PER_STD_H = Lever(32.0, 27.0)
 SELLING = (0.025, 150_000.0)  # share of output value, fixed part
@@ -94,7 +94,7 @@ ELECTRICITY_SD = 0.03
 DAILY_MEDIA = {  # per workshop: base per line-day, per produced standard hour, winter share
     "natural_gas": (Lever(45.0, 38.0), Lever(2.1, 1.85), 0.5),
     "water": (Lever(6.0, 5.2), Lever(0.05, 0.045), 0.0),
-    "steam": (Lever(1.6, 1.35), Lever(0.030, 0.026), 0.6),
+    "steam": (Lever(1.0, 0.85), Lever(0.020, 0.017), 0.6),
     "heat": (Lever(400.0, 340.0), Lever(10.0, 8.8), 0.8),
     "diesel": (Lever(8.0, 7.0), Lever(0.02, 0.018), 0.0),
 }

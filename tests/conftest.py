@@ -1,0 +1,41 @@
+"""Shared fixtures: a store built from the hand-computed golden plant in tests/fixtures/golden."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cockpit import config
+from cockpit.writer import Writer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = FIXTURES / "golden"
+NOW = datetime(2025, 2, 10, 12, 0)
+
+
+@pytest.fixture
+def golden_dir(tmp_path: Path) -> Path:
+    """A private copy of the golden plant (CSV exports + cockpit.toml) that a test may change."""
+    target = tmp_path / "golden"
+    shutil.copytree(GOLDEN, target, ignore=shutil.ignore_patterns("var"))
+    return target
+
+
+@pytest.fixture
+def golden_writer(golden_dir: Path):
+    settings = config.load(golden_dir / "cockpit.toml", environ={})
+    writer = Writer(settings, clock=lambda: NOW)
+    yield writer
+    writer.close()
+
+
+def kpi(con, kpi_id: str, unit_id: str, grain: str = "month", period: str = "2025-01-01"):
+    rows = con.execute(
+        "SELECT value, numerator, denominator, status FROM kpi_value "
+        "WHERE kpi_id = ? AND unit_id = ? AND grain = ? AND period_start = ?",
+        [kpi_id, unit_id, grain, period],
+    ).fetchall()
+    return rows[0] if rows else None

@@ -1,0 +1,106 @@
+"""Hand-computed KPI values on the golden plant (tests/fixtures/golden).
+
+The plant: ENT > P1 > W1 > lines L1, L2 (> equipment E1 under L1); production day 2025-01-06.
+  L1: POT 28800 s, planned stop 3600 s -> PBT 25200; running 21600 (APT); breakdown 3600.
+      product A (ideal 60 s): PQ 300, GQ 280, SQ 15, RQ 5; labour 24 h.
+  L2: POT 14400 s, no planned stop -> PBT 14400; running 10800; setup 3600.
+      product B (ideal 30 s): PQ 360, GQ 324, SQ 36, RQ 0; labour 12 h.
+Planned time and cycle times differ between the lines on purpose: averaging line ratios gives a
+different (wrong) answer for every roll-up checked below.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import kpi
+
+APPROX = dict(rel=1e-9)
+
+
+@pytest.fixture
+def con(golden_writer):
+    golden_writer.load()
+    golden_writer.compute()
+    return golden_writer.con
+
+
+@pytest.mark.parametrize("kpi_id, unit, expected, arithmetic", [
+    # availability = APT / PBT
+    ("availability", "L1", 100 * 21600 / 25200, "21600 / (28800 - 3600) = 85.714 %"),
+    ("availability", "L2", 100 * 10800 / 14400, "10800 / 14400 = 75 %"),
+    ("availability", "W1", 100 * 32400 / 39600, "(21600 + 10800) / (25200 + 14400) = 81.818 %; mean of lines 80.357 % is wrong"),
+    # effectiveness = PRU x PQ / APT
+    ("effectiveness", "L1", 100 * 18000 / 21600, "60 s x 300 / 21600 s = 83.333 %"),
+    ("effectiveness", "L2", 100.0, "30 s x 360 / 10800 s = 100 %"),
+    ("effectiveness", "W1", 100 * 28800 / 32400, "(18000 + 10800) / 32400 = 88.889 %"),
+    # quality ratio = GQ / PQ
+    ("quality_ratio", "W1", 100 * 604 / 660, "(280 + 324) / (300 + 360) = 91.515 %"),
+    # OEE = A x E x Q of the summed elements: 9/11 x 8/9 x 151/165 = 1208/1815
+    ("oee", "L1", 100 * (21600 / 25200) * (18000 / 21600) * (280 / 300), "0.857143 x 0.833333 x 0.933333 = 66.667 %"),
+    ("oee", "L2", 100 * 0.75 * 1.0 * 0.9, "0.75 x 1 x 0.9 = 67.5 %"),
+    ("oee", "W1", 100 * 1208 / 1815, "9/11 x 8/9 x 151/165 = 66.556 %; mean of line OEEs 67.083 % is wrong"),
+    ("oee", "ENT", 100 * 1208 / 1815, "same elements as W1"),
+    # defect rate = (PQ - GQ) / PQ
+    ("defect_rate", "L1", 100 * 20 / 300, "(300 - 280) / 300 = 6.667 %"),
+    ("defect_rate", "W1", 100 * 56 / 660, "(660 - 604) / 660 = 8.485 %; mean of lines 8.333 % is wrong"),
+    ("scrap_ratio", "W1", 100 * 51 / 660, "(15 + 36) / 660 = 7.727 %"),
+    # labour productivity = sum(ideal cycle x GQ) / 3600 / labour hours
+    ("labour_productivity", "L1", (60 * 280 / 3600) / 24, "4.6667 h / 24 h = 0.19444"),
+    ("labour_productivity", "W1", (60 * 280 + 30 * 324) / 3600 / 36, "(16800 + 9720) / 3600 / 36 = 0.20463"),
+    # energy: 1500 kWh x 0.1229 + 100 m3 x 1.33 = 317.35 kgce, over GQ 604
+    ("energy_per_unit", "W1", 317.35 / 604, "(1500 x 0.1229 + 100 x 1.33) / 604 = 0.52541 kgce/件"),
+    ("energy_tce", "P1", 0.31735, "317.35 kgce / 1000"),
+    ("energy_per_output_value", "P1", 0.31735 / 8.84, "0.31735 tce / 8.84 万元"),
+    # operating cost: cost of sales + selling + admin + R&D (finance costs excluded) / GQ
+    ("unit_operating_cost", "P1", 60000 / 604, "(50000 + 5000 + 4000 + 1000) / 604 = 99.338 元/件"),
+    # output value per person-month: (280 x 200 + 324 x 100) / 10000 / 20
+    ("output_value_per_head", "P1", 8.84 / 20, "88400 元 = 8.84 万元 / 20 person-months = 0.442"),
+    ("plan_attainment", "W1", 100 * 604 / 800, "604 / (400 + 400) = 75.5 %"),
+])
+def test_golden_value(con, kpi_id, unit, expected, arithmetic):
+    value, _num, _den, status = kpi(con, kpi_id, unit)
+    assert status == "ok", arithmetic
+    assert value == pytest.approx(expected, **APPROX), arithmetic
+
+
+def test_day_grain_equals_month_grain_for_a_one_day_month(con):
+    assert kpi(con, "oee", "W1", "day", "2025-01-06")[0] == pytest.approx(kpi(con, "oee", "W1")[0])
+
+
+@pytest.mark.parametrize("kpi_id, unit", [
+    ("oee", "E1"),  # equipment is below OEE's lowest level (line): 不适用, never allocated
+    ("energy_per_unit", "L1"),  # auxiliary workshop meters cannot be split onto lines
+    ("unit_operating_cost", "W1"),  # cost is booked per plant
+    ("output_value_per_head", "W1"),
+])
+def test_no_value_below_lowest_level(con, kpi_id, unit):
+    assert kpi(con, kpi_id, unit) is None
+
+
+def test_missing_numerator_data_is_no_data_not_zero(golden_writer):
+    (golden_writer.settings.path.parent / "energy_reading.csv").write_text("meter_id,start_at,interval_s,quantity\n")
+    golden_writer.load()
+    golden_writer.compute()
+    value, numerator, denominator, status = kpi(golden_writer.con, "energy_per_unit", "W1")
+    assert (value, numerator, status) == (None, None, "no_data")  # stated, never 0
+    assert denominator == 604
+    assert kpi(golden_writer.con, "energy_tce", "W1") is None
+
+
+def test_zero_planned_time_is_not_planned(golden_writer):
+    path = golden_writer.settings.path.parent / "planned_time.csv"
+    path.write_text(path.read_text().replace("14400", "0"))
+    state = golden_writer.settings.path.parent / "equipment_state.csv"
+    state.write_text("\n".join(line for line in state.read_text().splitlines() if not line.startswith("L2")) + "\n")
+    golden_writer.load()
+    golden_writer.compute()
+    value, _n, _d, status = kpi(golden_writer.con, "availability", "L2")
+    assert (value, status) == (None, "not_planned")
+    assert kpi(golden_writer.con, "oee", "L2")[3] == "not_planned"
+
+
+def test_energy_variant_is_recorded(con):
+    variant = con.execute(
+        "SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_per_unit'").fetchall()
+    assert variant == [("electricity=equivalent",)]

@@ -36,10 +36,10 @@ class DemoPlant:
 
     STREAMS = (*MASTER_STREAMS, *mes.STREAMS, "energy_reading", *business.STREAMS, *warehouse.STREAMS)
 
-    def __init__(self, master_dir: Path | str, seed: int = 42, go_live: date = date(2025, 1, 1)):
+    def __init__(self, master_dir: Path | str, seed: int = 42, go_live: date | str = date(2025, 1, 1)):
         self.master = load_master(Path(master_dir))
         self.seed = int(seed)
-        self.go_live = go_live
+        self.go_live = go_live if isinstance(go_live, date) else date.fromisoformat(str(go_live))
         self._blocks: dict[tuple[int, int], LineBlock] = {}
 
     def generate(self, stream: str, start: datetime, end: datetime) -> pd.DataFrame:

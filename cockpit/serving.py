@@ -84,8 +84,8 @@ class Serving:
 
     def monthly(self) -> pd.DataFrame:
         return self.cached("monthly", lambda: self.query(
-            "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status FROM kpi_value "
-            "WHERE grain = 'month'"))
+            "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status, n_units, n_complete "
+            "FROM kpi_value WHERE grain = 'month'"))
 
     def series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
         sql = ("SELECT period_start, value, status, numerator, denominator FROM kpi_value "
@@ -152,6 +152,7 @@ class Serving:
                 "change_pct": _num(change), "improvement_pct": _num(improvement), "status": status,
                 "baseline_status": base["status"] if base else "no_data",
                 "late_correction": bool(base.get("late_correction")) if base else False,
+                "coverage": _num(rep.get("coverage")) if rep else None,
                 "group": k.group,
             })
         return doc

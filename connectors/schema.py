@@ -289,7 +289,9 @@ CREATE TABLE IF NOT EXISTS connector_state (
 CREATE TABLE IF NOT EXISTS kpi_value (
     kpi_id VARCHAR, unit_id VARCHAR, grain VARCHAR, period_start DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR,
-    computed_at TIMESTAMP, data_as_of TIMESTAMP, PRIMARY KEY (kpi_id, unit_id, grain, period_start));
+    computed_at TIMESTAMP, data_as_of TIMESTAMP,
+    n_units INTEGER, n_complete INTEGER,  -- units at the KPI's lowest level seen / with both sides of data
+    PRIMARY KEY (kpi_id, unit_id, grain, period_start));
 CREATE TABLE IF NOT EXISTS kpi_baseline (
     kpi_id VARCHAR, unit_id VARCHAR, period_from DATE, period_to DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, frozen_at TIMESTAMP,

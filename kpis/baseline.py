@@ -18,7 +18,7 @@ from kpis.windows import window_values
 
 def monthly_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
-        "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status "
+        "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status, n_units, n_complete "
         "FROM kpi_value WHERE grain = 'month'"
     ).df()
 

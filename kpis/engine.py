@@ -78,8 +78,11 @@ def compute(
     con.register("kpi_meta_df", _meta())
     con.register("kpi_component_df", _components())
     try:
+        # Step 1: numerator and denominator per unit at the KPI's lowest level. A unit counts only
+        # when both sides have data there, so a plant without a cost export cannot pull the
+        # enterprise's unit cost down by adding its output to the denominator alone.
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE kpi_sums AS
+            """CREATE OR REPLACE TEMP TABLE kpi_base AS
             SELECT t.kpi_id, c.ancestor AS unit_id, t.grain,
                    CASE t.grain WHEN 'day' THEN e.day ELSE date_trunc('month', e.day) END AS period_start,
                    SUM(CASE WHEN t.side = 'num' THEN t.coef * e.value END) AS numerator,
@@ -89,7 +92,24 @@ def compute(
                    max(e.day) AS last_day
             FROM element_day e
             JOIN kpi_term_df t USING (element)
-            JOIN org_closure c ON c.descendant = e.unit_id AND c.ancestor_rank <= t.lowest_rank
+            JOIN org_closure c ON c.descendant = e.unit_id AND c.ancestor_rank = t.lowest_rank
+            GROUP BY ALL"""
+        )
+        # Step 2: roll complete units up the tree by adding their numerators and denominators.
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE kpi_sums AS
+            WITH flagged AS (
+                SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.n_num > 0 ELSE b.n_num > 0 AND b.n_den > 0 END AS complete
+                FROM kpi_base b JOIN kpi_meta_df m USING (kpi_id))
+            SELECT f.kpi_id, c.ancestor AS unit_id, f.grain, f.period_start,
+                   SUM(f.numerator) FILTER (WHERE f.complete) AS numerator,
+                   COALESCE(SUM(f.n_num) FILTER (WHERE f.complete), 0) AS n_num,
+                   SUM(f.denominator) FILTER (WHERE f.complete) AS denominator,
+                   COALESCE(SUM(f.n_den) FILTER (WHERE f.complete), 0) AS n_den,
+                   count(*) AS n_units, count(*) FILTER (WHERE f.complete) AS n_complete,
+                   max(f.last_day) AS last_day,
+                   bool_or(f.n_den > 0) AS any_den, SUM(f.denominator) AS raw_denominator
+            FROM flagged f JOIN org_closure c ON c.descendant = f.unit_id
             GROUP BY ALL"""
         )
         con.execute(
@@ -99,12 +119,12 @@ def compute(
                      WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0
                      THEN m.scale * s.numerator / s.denominator END AS value,
                 s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
-                CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_num = 0 THEN 'no_data' ELSE 'ok' END
-                     WHEN s.n_den = 0 THEN 'no_data'
+                CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_complete = 0 THEN 'no_data' ELSE 'ok' END
+                     WHEN s.n_complete = 0 AND s.any_den AND s.raw_denominator = 0 THEN m.zero_status
+                     WHEN s.n_complete = 0 THEN 'no_data'
                      WHEN s.denominator = 0 THEN m.zero_status  -- e.g. PBT = 0 is 'not planned'
-                     WHEN s.n_num = 0 THEN 'no_data'
                      ELSE 'ok' END AS status,
-                s.last_day
+                s.last_day, s.n_units, s.n_complete
             FROM kpi_sums s JOIN kpi_meta_df m USING (kpi_id)"""
         )
         con.execute(
@@ -115,7 +135,7 @@ def compute(
                 NULL, NULL,
                 CASE WHEN count(*) < any_value(m.n_components) THEN 'no_data'
                      ELSE arg_min(n.status, list_position(?, n.status)) END,
-                max(n.last_day)
+                max(n.last_day), min(n.n_units), min(n.n_complete)
             FROM kpi_new n
             JOIN kpi_component_df p ON p.component_id = n.kpi_id
             JOIN kpi_meta_df m ON m.kpi_id = p.kpi_id
@@ -129,7 +149,8 @@ def compute(
         con.execute(
             """INSERT INTO kpi_value
             SELECT kpi_id, unit_id, grain, period_start, value, numerator, denominator, status,
-                   CASE WHEN list_contains(?, kpi_id) THEN ? END, ?, CAST(last_day AS TIMESTAMP)
+                   CASE WHEN list_contains(?, kpi_id) THEN ? END, ?, CAST(last_day AS TIMESTAMP),
+                   n_units, n_complete
             FROM kpi_new""",
             [energy_kpis, variant, now],
         )
@@ -138,5 +159,5 @@ def compute(
     finally:
         for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
             con.unregister(name)
-        for temp in ("element_day", "kpi_sums", "kpi_new"):
+        for temp in ("element_day", "kpi_base", "kpi_sums", "kpi_new"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

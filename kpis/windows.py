@@ -8,7 +8,7 @@ from kpis.engine import STATUS_PRIORITY
 from kpis.periods import Window
 from kpis.registry import all_kpis
 
-COLUMNS = ["kpi_id", "unit_id", "value", "numerator", "denominator", "status", "months"]
+COLUMNS = ["kpi_id", "unit_id", "value", "numerator", "denominator", "status", "months", "coverage"]
 
 
 def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
@@ -32,7 +32,11 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
             value, status = None, k.zero_denominator
         else:
             value, status = k.scale * num / den, "ok"
-        out[(kpi_id, unit_id)] = dict(value=value, numerator=num, denominator=den, status=status, months=len(has))
+        coverage = None
+        if "n_units" in g and g["n_units"].notna().any() and g["n_units"].sum() > 0:
+            coverage = float(g["n_complete"].sum() / g["n_units"].sum())
+        out[(kpi_id, unit_id)] = dict(value=value, numerator=num, denominator=den, status=status, months=len(has),
+                                      coverage=coverage)
     for k in kpis.values():
         if k.kind != "product":
             continue
@@ -49,7 +53,9 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
                 value = None
                 status = min((p["status"] for p in parts), key=STATUS_PRIORITY.index)
             months = min((p["months"] for p in parts if p), default=0)
-            out[(k.id, unit_id)] = dict(value=value, numerator=None, denominator=None, status=status, months=months)
+            covered = [p["coverage"] for p in parts if p and p.get("coverage") is not None]
+            out[(k.id, unit_id)] = dict(value=value, numerator=None, denominator=None, status=status, months=months,
+                                        coverage=min(covered) if covered else None)
     return pd.DataFrame([{"kpi_id": kid, "unit_id": u, **v} for (kid, u), v in out.items()], columns=COLUMNS)
 
 

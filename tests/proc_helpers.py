@@ -139,7 +139,7 @@ class Proc:
 
     @classmethod
     def start(cls, name: str, argv: list[str], logdir: Path, cwd: Path | None = None,
-              env: dict[str, str] | None = None) -> "Proc":
+              env: dict[str, str] | None = None) -> Proc:
         logdir.mkdir(parents=True, exist_ok=True)
         stamp = time.time_ns()
         out, err = logdir / f"{name}.{stamp}.out", logdir / f"{name}.{stamp}.err"

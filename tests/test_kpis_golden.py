@@ -83,8 +83,7 @@ def test_missing_numerator_data_is_no_data_not_zero(golden_writer):
     golden_writer.load()
     golden_writer.compute()
     value, numerator, denominator, status = kpi(golden_writer.con, "energy_per_unit", "W1")
-    assert (value, numerator, status) == (None, None, "no_data")  # stated, never 0
-    assert denominator == 604
+    assert (value, numerator, denominator, status) == (None, None, None, "no_data")  # stated, never 0
     assert kpi(golden_writer.con, "energy_tce", "W1") is None
 
 
@@ -104,3 +103,21 @@ def test_energy_variant_is_recorded(con):
     variant = con.execute(
         "SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_per_unit'").fetchall()
     assert variant == [("electricity=equivalent",)]
+
+
+def test_a_unit_missing_one_side_is_left_out_of_the_roll_up_and_counted(golden_writer):
+    """P2 reports production but no cost: the enterprise unit cost is P1's, flagged as 1 of 2 plants."""
+    folder = golden_writer.settings.path.parent
+    with open(folder / "org_unit.csv", "a") as f:
+        f.write("P2,ENT,plant,二厂,Plant 2,2\nW2,P2,workshop,二车间,Workshop 2,1\nL3,W2,line,三线,Line 3,1\n")
+    with open(folder / "production_record.csv", "a") as f:
+        f.write("R3,L3,A,O3,2025-01-06 09:00:00,2025-01-06 10:00:00,100,100,0,0\n")
+    golden_writer.load()
+    golden_writer.compute()
+    row = golden_writer.con.execute(
+        "SELECT value, numerator, denominator, n_units, n_complete FROM kpi_value WHERE kpi_id = 'unit_operating_cost' "
+        "AND unit_id = 'ENT' AND grain = 'month'").fetchall()[0]
+    assert row[0] == pytest.approx(60000 / 604)  # not 60000 / 704
+    assert row[1:] == (60000, 604, 2, 1)
+    # the defect rate has both sides everywhere: (660 - 604 + 0) / (660 + 100)
+    assert kpi(golden_writer.con, "defect_rate", "ENT")[0] == pytest.approx(100 * 56 / 760)

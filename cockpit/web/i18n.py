@@ -48,6 +48,7 @@ STRINGS = {
     "rejects": ("隔离行", "Quarantined"),
     "late_correction": ("基期数据已更正", "baseline data corrected"),
     "unit": ("单位", "Unit"),
+    "coverage": ("数据覆盖", "coverage"),
     "level_enterprise": ("企业", "Enterprise"),
     "level_plant": ("工厂", "Plant"),
     "level_workshop": ("车间", "Workshop"),

@@ -61,6 +61,8 @@ def tile_children(item: dict, months, lang: str, decimals: int) -> tuple[list, s
         html.Span(number(item["baseline"], decimals) if item["baseline"] is not None
                   else status_label(item.get("baseline_status", "no_data"), lang), className="tile-baseline-value"),
         html.Span(" ⚠ " + t("late_correction", lang), className="tile-warning") if item.get("late_correction") else None,
+        html.Span(f" ⚠ {t('coverage', lang)} {item['coverage']:.0%}", className="tile-warning")
+        if item.get("coverage") is not None and item["coverage"] < 0.999 else None,
     ])
     spark = dcc.Graph(figure=figures.sparkline(months, item["baseline"], TONE_COLOR.get(mood, figures.MUTED)),
                       config=figures.STATIC, className="tile-spark")

@@ -38,8 +38,8 @@ class Serving:
         stamp = (st.st_ino, st.st_mtime_ns)
         with self._lock:
             if stamp != self._stamp:
-                if self._con is not None:
-                    self._con.close()
+                # Never close the old connection here: other threads may still run queries on its
+                # cursors (DuckDB refuses close() while busy). It is freed when the last query drops it.
                 con = duckdb.connect(":memory:")
                 con.execute("ATTACH ? AS srv (READ_ONLY)", [str(self.path)])
                 con.execute("USE srv")
@@ -47,7 +47,8 @@ class Serving:
             return self._con
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        cur = self._connection().cursor()  # a cursor per call: Dash serves callbacks from several threads
+        con = self._connection()  # held until the query ends, so a swap on another thread cannot free it
+        cur = con.cursor()  # a cursor per call: Dash serves callbacks from several threads
         try:
             cur.execute("USE srv")
             return cur.execute(sql, params or []).df()

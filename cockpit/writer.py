@@ -64,6 +64,14 @@ class Writer:
         ).fetchall()
         return rows[0][0]
 
+    def last_complete_day(self) -> date | None:
+        """Production day D is complete once MES data reaches D+1 at the day start (the night shift is in)."""
+        rows = self.con.execute(
+            "SELECT CAST(max(end_at) - to_minutes(CAST(? AS BIGINT)) AS DATE) - 1 FROM production_record",
+            [self.settings.day_start_minutes],
+        ).fetchall()
+        return rows[0][0]
+
     def compute(self, refreeze: bool = False) -> dict:
         now = self.clock()
         n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
@@ -74,9 +82,10 @@ class Writer:
 
     def publish(self) -> None:
         last = self.last_data_day()
+        complete = self.last_complete_day()
         window = self.baseline_window()
         publish(self.con, self.settings, now=self.clock(), meta={
-            "last_data_day": last, "anchor_month": anchor_month(last),
+            "last_data_day": last, "last_complete_day": complete, "anchor_month": anchor_month(complete),
             "baseline_from": window.first, "baseline_to": window.last, "go_live": self.go_live,
             "energy_variant": self.settings.energy_variant, "timezone": self.settings.timezone,
             "day_start_minutes": self.settings.day_start_minutes,

@@ -173,8 +173,9 @@ class Serving:
         out = []
         for child in kids.itertuples(index=False):
             doc = self.comparison(kind, child.unit_id, [kpi_id])
-            out.append({"unit_id": child.unit_id, "name_zh": child.name_zh, "name_en": child.name_en,
-                        "level": child.level, **{k: v for k, v in doc["kpis"][0].items() if k != "unit_id"}})
+            kpi_fields = {k: v for k, v in doc["kpis"][0].items() if k not in ("unit_id", "name_zh", "name_en")}
+            out.append({**kpi_fields, "unit_id": child.unit_id, "name_zh": child.name_zh, "name_en": child.name_en,
+                        "level": child.level})
         return out
 
 

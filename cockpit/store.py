@@ -62,10 +62,22 @@ def open_store(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open (and create if new) the canonical store. Call only while holding the writer lock."""
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.store_path))
+    _drop_stale_derived_tables(con)
     create_all(con)
     con.execute("CREATE TABLE IF NOT EXISTS store_setting (key VARCHAR PRIMARY KEY, value VARCHAR)")
     seed_reference_tables(con)
     return con
+
+
+def _drop_stale_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """kpi_value is derived and recomputed on every compute: when its shape changed, rebuild it."""
+    probe = duckdb.connect()
+    create_all(probe)
+    expected = probe.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall()
+    probe.close()
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "kpi_value" in tables and con.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall() != expected:
+        con.execute("DROP TABLE kpi_value")
 
 
 def go_live(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:

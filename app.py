@@ -25,6 +25,7 @@ def main() -> int:
     from cockpit.store import StoreBusy, holder, describe_holder
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job per second is noise
     stop = threading.Event()
     scheduler = CockpitScheduler(settings)
 

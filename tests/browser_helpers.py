@@ -203,6 +203,19 @@ def http_status(url: str, timeout: float = 3.0) -> int | None:
         return None
 
 
+class Miss:
+    """A falsy predicate result that still says what was seen, for the failure message."""
+
+    def __init__(self, seen: object):
+        self.seen = seen
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"Miss({self.seen!r})"
+
+
 def wait_until(predicate: Callable[[], object], timeout: float, what: str,
                diagnostics: Callable[[], str] = lambda: "", procs=(), interval: float = 0.2):
     """Poll predicate() until truthy; after `timeout` s (or when a watched process dies) fail with `what`,

@@ -30,6 +30,7 @@ from browser_helpers import (  # noqa: E402
     JS_OVERFLOW,
     JS_TILES,
     JS_WATCH_TILE,
+    Miss,
     ROOT,
     Browser,
     Proc,
@@ -318,7 +319,8 @@ def test_tile_click_reaches_the_drill_down(browser: Browser, live: Live):
         s = _drill_state(browser)
         names = [c["text"].split("\n")[0].strip() for c in s["children"]]
         want = [r["name_zh"] for r in unit_id_children]
-        return s if (names == want and browser.js(JS_CHARTS_DRAWN, ".drill-charts .chart", 2)) else None
+        drawn = browser.js(JS_CHARTS_DRAWN, ".drill-charts .chart", 2)
+        return s if (names == want and drawn) else Miss({"names": names, "want": want, "charts_drawn": drawn, **s})
 
     state = wait(browser, live, lambda: drawn_with_children(plants), 15,
                  f"the trend chart, the breakdown chart and one child link per plant {[p['name_zh'] for p in plants]}")

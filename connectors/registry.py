@@ -15,8 +15,14 @@ def register(cls: type[Connector]) -> type[Connector]:
 
 
 def _load_builtin_kinds() -> None:
-    # Imported for their @register side effect; kept explicit so the list of kinds is greppable.
-    from connectors.kinds import csv_kind, mock_kind  # noqa: F401
+    """Import every module of connectors/kinds for its @register side effect: a new kind is one new file."""
+    import importlib
+    import pkgutil
+
+    import connectors.kinds as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def create(spec: ConnectorSpec) -> Connector:

@@ -146,6 +146,8 @@ class Proc:
         parts = [f"--- {self.name} (pid {self.popen.pid}, {state})"]
         for label, path in (("stdout", self.out), ("stderr", self.err)):
             text = path.read_text(errors="replace") if path.exists() else ""
+            # the scheduler logs every 1 s job run; keep the lines that say something
+            text = "".join(line for line in text.splitlines(keepends=True) if "apscheduler.executors" not in line)
             if text.strip():
                 parts.append(f"[{label} tail]\n{text[-n:]}")
         return "\n".join(parts)

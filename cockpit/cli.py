@@ -102,6 +102,8 @@ def cmd_status(settings, args) -> int:
 
 
 def cmd_kpis(settings, args) -> int:
+    if args.list:
+        return cmd_kpi_list(args)
     serving = Serving(settings.serving_path)
     try:
         doc = serving.comparison(args.period, args.unit)
@@ -115,6 +117,42 @@ def cmd_kpis(settings, args) -> int:
     for k in doc["kpis"]:
         print(f"{k['name_zh']:<12} {k['unit']:<10} baseline={k['baseline']} report={k['report']} "
               f"improvement={k['improvement_pct']} [{k['status']}]")
+    return 0
+
+
+def cmd_scenarios(settings, args) -> int:
+    from cockpit.serving import scenario_report
+
+    try:
+        doc = scenario_report(Serving(settings.serving_path))
+    except NotPublished:
+        print("nothing published yet: run `cockpit load` or start `cockpit scheduler`", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
+        return 0
+    print("summary:", doc["summary"])
+    print("foundation:", ", ".join(f"{f['system']}{'✓' if f['connected'] else '✗'}" for f in doc["foundation"]))
+    for lvl in doc["levels"]:
+        print(f"{lvl['name_zh']}: {lvl['computed']} computed, {lvl['partial']} partial of {lvl['scenarios']}")
+    for e in doc["scenarios"]:
+        needs = sorted({n for i in e["indicators"] for n in i["needs"]})
+        print(f"{e['id']:<10} {e['status']:<12} {e['name_zh']}" + (f"  needs: {'; '.join(needs)}" if needs else ""))
+    return 0
+
+
+def cmd_kpi_list(args) -> int:
+    from kpis.registry import all_kpis
+
+    rows = [{"id": k.id, "name_zh": k.name_zh, "name_en": k.name_en, "unit": k.unit, "direction": k.direction,
+             "kind": k.kind, "formula": k.formula, "lowest_level": k.lowest_level, "grains": list(k.grains),
+             "standard": k.standard, "scenarios": list(k.scenarios), "numerator": k.numerator,
+             "denominator": k.denominator, "components": list(k.components)} for k in all_kpis().values()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['id']:<26} {r['name_zh']:<10} {r['unit']:<10} {r['direction']:<6} {r['formula']}  [{r['standard']}]")
     return 0
 
 
@@ -147,10 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds to wait for a running scheduler to do it (0: exit 2 at once)")
     s = sub.add_parser("status", help="connectors: last run, rows, rejects, freshness")
     s.add_argument("--json", action="store_true")
-    s = sub.add_parser("kpis", help="KPI values, report period against baseline")
+    s = sub.add_parser("kpis", help="KPI values, report period against baseline (--list: definitions)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--list", action="store_true", help="print every KPI definition with its provenance")
     s.add_argument("--period", choices=PERIOD_KINDS, default="month")
     s.add_argument("--unit", help="org unit id (default: the enterprise)")
+    s = sub.add_parser("scenarios", help="scenario coverage of both seeds (84 entries)")
+    s.add_argument("--json", action="store_true")
     s = sub.add_parser("docs", help="regenerate docs/kpis.md and docs/schema.md from the registries")
     s.add_argument("--out", default="docs")
     return p
@@ -170,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"connectors": getattr(args, "connectors", None), "refreeze": getattr(args, "refreeze", False)}
         return _writer_command(settings, args.command, payload, args.wait)
     return {"scheduler": cmd_scheduler, "serve": cmd_serve, "status": cmd_status, "kpis": cmd_kpis,
-            "docs": cmd_docs}[args.command](settings, args)
+            "docs": cmd_docs, "scenarios": cmd_scenarios}[args.command](settings, args)
 
 
 if __name__ == "__main__":

@@ -179,6 +179,17 @@ class Serving:
         return out
 
 
+def scenario_report(serving: Serving) -> dict:
+    """Scenario coverage of both seeds from what this plant has loaded and computed."""
+    from kpis.coverage import report
+
+    doc = serving.comparison("month", kpi_ids=list(all_kpis()))
+    status = {k["id"]: k["status"] for k in doc["kpis"]}
+    sources = serving.sources()
+    loaded = sources[sources["rows_loaded"] > 0]
+    return report(status, set(loaded["stream"]), set(loaded["system"]))
+
+
 def _pick(frame: pd.DataFrame, kpi_id: str) -> dict | None:
     rows = frame[frame["kpi_id"] == kpi_id]
     if rows.empty:

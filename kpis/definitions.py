@@ -113,3 +113,44 @@ kpi(Kpi(
     numerator={"energy_kgce": 1e-3}, denominator={"output_value_cny": 1e-4}, grains=("month",),
     scenarios=("CQ-5.6.1", "MIIT-31"), group="outcome_support", decimals=4,
 ))
+
+# --- more ISO 22400-2 KPIs from the same time elements ---
+kpi(Kpi(
+    "allocation_efficiency", "分配效率", "Allocation efficiency", "%", "higher", "ratio", "line", f"{ISO} (KPI 4)",
+    "AUBT / PBT, AUBT = APT + AUST + ADET", "Share of the planned busy time the unit was allocated to orders.",
+    numerator={"apt_s": 1, "aust_s": 1, "adet_s": 1}, denominator={"pot_s": 1, "pdot_s": -1}, scale=100,
+    scenarios=("CQ-5.2.3", "MIIT-8", "MIIT-11"), zero_denominator="not_planned",
+))
+kpi(Kpi(
+    "utilization_efficiency", "利用效率", "Utilization efficiency", "%", "higher", "ratio", "line", f"{ISO} (KPI 5)",
+    "APT / AUBT", "Value-adding share of the time allocated to orders.",
+    numerator={"apt_s": 1}, denominator={"apt_s": 1, "aust_s": 1, "adet_s": 1}, scale=100, scenarios=("MIIT-11",),
+))
+kpi(Kpi(
+    "setup_ratio", "换型时间比", "Setup ratio", "%", "lower", "ratio", "line", f"{ISO} (KPI 11)",
+    "AUST / AUPT, AUPT = AUST + APT", "Changeover time over production time including setup.",
+    numerator={"aust_s": 1}, denominator={"aust_s": 1, "apt_s": 1}, scale=100, scenarios=("CQ-5.2.6", "MIIT-10"),
+    decimals=2,
+))
+kpi(Kpi(
+    "technical_efficiency", "技术效率", "Technical efficiency", "%", "higher", "ratio", "line", f"{ISO} (KPI 12)",
+    "APT / (APT + ADET)", "Running time against running plus malfunction and minor-stop time.",
+    numerator={"apt_s": 1}, denominator={"apt_s": 1, "adet_s": 1}, scale=100, scenarios=("CQ-5.2.8",),
+))
+kpi(Kpi(
+    "rework_ratio", "返工率", "Rework ratio", "%", "lower", "ratio", "line", f"{ISO} (KPI 17)",
+    "RQ / PQ", "Reworked quantity over produced quantity.",
+    numerator={"rework_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.5.1",), decimals=2,
+))
+kpi(Kpi(
+    "setup_availability", "含换型可用率", "Production time ratio (AUPT / PBT)", "%", "higher", "ratio", "line",
+    f"{ISO} (NEE factor)", "AUPT / PBT", "The availability factor of NEE: setup counts as production time.",
+    numerator={"apt_s": 1, "aust_s": 1}, denominator={"pot_s": 1, "pdot_s": -1}, scale=100,
+    scenarios=("CQ-5.2.6",), zero_denominator="not_planned",
+))
+kpi(Kpi(
+    "nee", "净设备效率", "NEE", "%", "higher", "product", "line", f"{ISO} (KPI 7)",
+    "(AUPT / PBT) × effectiveness × quality ratio", "Like OEE, but setup time is not a loss.",
+    components=("setup_availability", "effectiveness", "quality_ratio"), scale=1e-4,
+    scenarios=("CQ-5.2.6", "MIIT-10"),
+))

@@ -24,6 +24,7 @@ class Element:
     description: str
     sql: str
     level: str  # lowest level the data arrives at (for documentation)
+    source: tuple[str, ...] = ()  # "table.field" it reads, so scenario coverage can say what is missing
 
 
 @dataclass(frozen=True)

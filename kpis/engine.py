@@ -6,7 +6,7 @@ product KPI (OEE) multiplies its rolled-up factors. Nothing here knows about Das
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
@@ -68,12 +68,19 @@ def element_sql() -> str:
 
 def compute(
     con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
-    now: datetime | None = None,
+    now: datetime | None = None, since: date | None = None,
 ) -> int:
-    """Recompute kpi_value for every KPI, grain and org level; returns the number of snapshot rows."""
+    """Recompute kpi_value for every KPI, grain and org level; returns the number of snapshot rows written.
+
+    With `since`, only the months from the one containing `since` are recomputed (a load that added
+    or corrected recent data); earlier snapshots stay as they are.
+    """
     now = now or datetime.now()
     prepare(con, day_start_minutes, energy_variant)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS {element_sql()}")
+    first = since.replace(day=1) if since else None
+    where = " WHERE day >= $first" if first else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS SELECT * FROM ({element_sql()}){where}",
+                {"first": first} if first else None)
     con.register("kpi_term_df", _terms())
     con.register("kpi_meta_df", _meta())
     con.register("kpi_component_df", _components())
@@ -145,7 +152,10 @@ def compute(
         variant = f"electricity={energy_variant}"
         energy_kpis = [k.id for k in all_kpis().values() if "energy_kgce" in k.elements]
         con.begin()
-        con.execute("DELETE FROM kpi_value")
+        if first:
+            con.execute("DELETE FROM kpi_value WHERE period_start >= ?", [first])
+        else:
+            con.execute("DELETE FROM kpi_value")
         con.execute(
             """INSERT INTO kpi_value
             SELECT kpi_id, unit_id, grain, period_start, value, numerator, denominator, status,
@@ -154,8 +164,9 @@ def compute(
             FROM kpi_new""",
             [energy_kpis, variant, now],
         )
+        written = con.execute("SELECT count(*) FROM kpi_new").fetchall()[0][0]
         con.commit()
-        return con.execute("SELECT count(*) FROM kpi_value").fetchall()[0][0]
+        return written
     finally:
         for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
             con.unregister(name)

@@ -24,6 +24,18 @@ def golden_dir(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="module")
+def golden_loaded(tmp_path_factory):
+    """One loaded and computed golden store per module, for tests that only read it."""
+    target = tmp_path_factory.mktemp("golden") / "golden"
+    shutil.copytree(GOLDEN, target, ignore=shutil.ignore_patterns("var"))
+    writer = Writer(config.load(target / "cockpit.toml", environ={}), clock=lambda: NOW)
+    writer.load()
+    writer.compute()
+    yield writer
+    writer.close()
+
+
 @pytest.fixture
 def golden_writer(golden_dir: Path):
     settings = config.load(golden_dir / "cockpit.toml", environ={})

@@ -76,7 +76,11 @@ def _drop_stale_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
     expected = probe.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall()
     probe.close()
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "kpi_value" in tables and con.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall() != expected:
+    if "kpi_value" not in tables:
+        return
+    keyed = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'kpi_value' "
+                        "AND constraint_type = 'PRIMARY KEY'").fetchall()[0][0]
+    if keyed or con.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall() != expected:
         con.execute("DROP TABLE kpi_value")
 
 

@@ -290,8 +290,10 @@ CREATE TABLE IF NOT EXISTS kpi_value (
     kpi_id VARCHAR, unit_id VARCHAR, grain VARCHAR, period_start DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR,
     computed_at TIMESTAMP, data_as_of TIMESTAMP,
-    n_units INTEGER, n_complete INTEGER,  -- units at the KPI's lowest level seen / with both sides of data
-    PRIMARY KEY (kpi_id, unit_id, grain, period_start));
+    n_units INTEGER, n_complete INTEGER);  -- units at the KPI's lowest level seen / with both sides of data
+-- kpi_value has no primary key on purpose: it is rebuilt by set-based SQL that groups by
+-- (kpi_id, unit_id, grain, period_start), and index upkeep on millions of snapshot rows cost more
+-- than the whole roll-up (tests/test_kpis_golden.py checks the uniqueness).
 CREATE TABLE IF NOT EXISTS kpi_baseline (
     kpi_id VARCHAR, unit_id VARCHAR, period_from DATE, period_to DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, frozen_at TIMESTAMP,

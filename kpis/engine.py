@@ -89,17 +89,29 @@ def compute(
         # when both sides have data there, so a plant without a cost export cannot pull the
         # enterprise's unit cost down by adding its output to the denominator alone.
         con.execute(
+            """CREATE OR REPLACE TEMP TABLE element_at AS
+            WITH g AS (
+                SELECT 'day' AS grain, element, unit_id, day AS period_start, value, day AS last_day
+                FROM element_day
+                UNION ALL  -- months from element sums, not from days x terms: 30x fewer rows to join
+                SELECT 'month', element, unit_id, date_trunc('month', day), SUM(value), max(day)
+                FROM element_day GROUP BY ALL)
+            SELECT g.grain, g.element, c.ancestor AS unit_id, c.ancestor_rank AS rank, g.period_start,
+                   SUM(g.value) AS value, count(*) AS n, max(g.last_day) AS last_day
+            FROM g JOIN org_closure c ON c.descendant = g.unit_id
+            WHERE c.ancestor_rank IN (SELECT DISTINCT lowest_rank FROM kpi_term_df)
+            GROUP BY ALL"""
+        )
+        con.execute(
             """CREATE OR REPLACE TEMP TABLE kpi_base AS
-            SELECT t.kpi_id, c.ancestor AS unit_id, t.grain,
-                   CASE t.grain WHEN 'day' THEN e.day ELSE date_trunc('month', e.day) END AS period_start,
-                   SUM(CASE WHEN t.side = 'num' THEN t.coef * e.value END) AS numerator,
-                   COUNT(CASE WHEN t.side = 'num' THEN 1 END) AS n_num,
-                   SUM(CASE WHEN t.side = 'den' THEN t.coef * e.value END) AS denominator,
-                   COUNT(CASE WHEN t.side = 'den' THEN 1 END) AS n_den,
-                   max(e.day) AS last_day
-            FROM element_day e
-            JOIN kpi_term_df t USING (element)
-            JOIN org_closure c ON c.descendant = e.unit_id AND c.ancestor_rank = t.lowest_rank
+            SELECT t.kpi_id, a.unit_id, a.grain, a.period_start,
+                   SUM(CASE WHEN t.side = 'num' THEN t.coef * a.value END) AS numerator,
+                   SUM(CASE WHEN t.side = 'num' THEN a.n ELSE 0 END) AS n_num,
+                   SUM(CASE WHEN t.side = 'den' THEN t.coef * a.value END) AS denominator,
+                   SUM(CASE WHEN t.side = 'den' THEN a.n ELSE 0 END) AS n_den,
+                   max(a.last_day) AS last_day
+            FROM element_at a
+            JOIN kpi_term_df t ON t.element = a.element AND t.grain = a.grain AND t.lowest_rank = a.rank
             GROUP BY ALL"""
         )
         # Step 2: roll complete units up the tree by adding their numerators and denominators.
@@ -170,5 +182,5 @@ def compute(
     finally:
         for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
             con.unregister(name)
-        for temp in ("element_day", "kpi_base", "kpi_sums", "kpi_new"):
+        for temp in ("element_day", "element_at", "kpi_base", "kpi_sums", "kpi_new"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

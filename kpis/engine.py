@@ -47,8 +47,9 @@ def _terms() -> pd.DataFrame:
 
 def _meta() -> pd.DataFrame:
     return pd.DataFrame(
-        [(k.id, k.kind, k.scale, k.zero_denominator, len(k.components)) for k in all_kpis().values()],
-        columns=["kpi_id", "kind", "scale", "zero_status", "n_components"],
+        [(k.id, k.kind, k.scale, k.zero_denominator, len(k.components), k.min_denominator)
+         for k in all_kpis().values()],
+        columns=["kpi_id", "kind", "scale", "zero_status", "n_components", "min_den"],
     )
 
 
@@ -135,13 +136,14 @@ def compute(
             """CREATE OR REPLACE TEMP TABLE kpi_new AS
             SELECT s.kpi_id, s.unit_id, s.grain, s.period_start,
                 CASE WHEN m.kind = 'sum' THEN s.numerator
-                     WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0
+                     WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0 AND s.denominator >= m.min_den
                      THEN m.scale * s.numerator / s.denominator END AS value,
                 s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
                 CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_complete = 0 THEN 'no_data' ELSE 'ok' END
                      WHEN s.n_complete = 0 AND s.any_den AND s.raw_denominator = 0 THEN m.zero_status
                      WHEN s.n_complete = 0 THEN 'no_data'
                      WHEN s.denominator = 0 THEN m.zero_status  -- e.g. PBT = 0 is 'not planned'
+                     WHEN s.denominator < m.min_den THEN 'insufficient'
                      ELSE 'ok' END AS status,
                 s.last_day, s.n_units, s.n_complete
             FROM kpi_sums s JOIN kpi_meta_df m USING (kpi_id)"""

@@ -30,6 +30,8 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
             value, status = num, "ok"
         elif den == 0:
             value, status = None, k.zero_denominator
+        elif den < k.min_denominator:
+            value, status = None, "insufficient"
         else:
             value, status = k.scale * num / den, "ok"
         coverage = None

@@ -99,7 +99,34 @@ def _day_start(text: str) -> int:
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
-def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str, Any], environ) -> ConnectorSpec:
+def _mapping(where: str, mapping: Mapping[str, Any]) -> dict[str, str | tuple[str, ...]]:
+    """A source header, or a list of accepted aliases (first match wins)."""
+    out: dict[str, str | tuple[str, ...]] = {}
+    for key, value in mapping.items():
+        if isinstance(value, list):
+            if not value or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.mapping.{key} must be a header or a non-empty list of headers")
+            out[key] = tuple(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _units(where: str, stream: str, declared: Mapping[str, Any]) -> dict[str, str]:
+    from connectors.units import UnitError, factor
+
+    for key, unit in declared.items():
+        if key not in STREAMS[stream].column_names:
+            raise ConfigError(f"{where}.units.{key}: {stream} has no field {key}")
+        try:
+            factor(stream, key, str(unit))
+        except UnitError as exc:
+            raise ConfigError(f"{where}.units.{key} = {unit!r}: {exc}") from None
+    return {k: str(v) for k, v in declared.items()}
+
+
+def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str, Any], environ,
+               plant_timezone: str = "Asia/Shanghai") -> ConnectorSpec:
     where = f"[connectors.{name}]"
     for key in ("system", "kind", "stream"):
         if key not in raw:
@@ -112,15 +139,16 @@ def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str,
         raise ConfigError(f"{where}.mapping names fields {sorted(unknown)} that {raw['stream']} does not have")
     schedule = str(raw.get("schedule", "15m"))
     parse_schedule(schedule)
-    reserved = {"system", "kind", "stream", "schedule", "mapping", "constants", "max_reject_share"}
+    reserved = {"system", "kind", "stream", "schedule", "mapping", "constants", "max_reject_share", "units"}
     options = {k: resolve_secret(v, environ) for k, v in raw.items() if k not in reserved}
     if raw["kind"] == "mock":
         options = {**demo, **options}
     return ConnectorSpec(
         name=name, system=str(raw["system"]), kind=str(raw["kind"]), stream=str(raw["stream"]),
-        schedule=schedule, options=options, mapping={k: str(v) for k, v in mapping.items()},
+        schedule=schedule, options=options, mapping=_mapping(where, mapping),
         constants=dict(raw.get("constants", {})), base_dir=base,
         max_reject_share=float(raw.get("max_reject_share", 0.1)),
+        units=_units(where, str(raw["stream"]), raw.get("units", {})), plant_timezone=plant_timezone,
     )
 
 
@@ -158,7 +186,8 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
         language=str(web.get("language", "zh")),
         demo=demo,
         connectors={
-            name: _connector(name, spec, base, demo, environ) for name, spec in raw.get("connectors", {}).items()
+            name: _connector(name, spec, base, demo, environ, str(plant.get("timezone", "Asia/Shanghai")))
+            for name, spec in raw.get("connectors", {}).items()
         },
     )
     if (settings.baseline_from is None) != (settings.baseline_to is None):

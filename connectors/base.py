@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,10 +31,12 @@ class ConnectorSpec:
     stream: str
     schedule: str = "15m"
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # may hold resolved secrets
-    mapping: Mapping[str, str] = field(default_factory=dict)
+    mapping: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)  # a tuple lists aliases
     constants: Mapping[str, Any] = field(default_factory=dict)
     base_dir: Path = Path(".")
     max_reject_share: float = 0.1
+    units: Mapping[str, str] = field(default_factory=dict)  # canonical field -> unit of the export
+    plant_timezone: str = "Asia/Shanghai"  # zone of stored timestamps; a `timezone` option converts to it
 
     @property
     def table(self) -> Table:
@@ -46,10 +47,16 @@ class ConnectorSpec:
 class RawBatch:
     """Records as the source names them, with where each came from."""
 
-    frame: pd.DataFrame  # source columns + _source_file, _source_line
+    frame: pd.DataFrame | None  # source columns + _source_file, _source_line; None when `stage` is set
     source: str  # a file path or a description of the pull
     fingerprint: str | None = None  # content hash: the same content is never loaded twice
     size_bytes: int | None = None
+    # Fast path (CSV): DuckDB reads the records itself. stage(con) creates temp table `staged`
+    # (canonical fields as text + _source_file, _source_line, _rn, _row_error) and temp table
+    # `rejected` (source_file, source_line, column_name, reason, raw_record) for unreadable rows.
+    stage: Callable[[Any], None] | None = None
+    rows: int | None = None  # data rows of the whole source, recorded to notice a file that shrank
+    head: str | None = None  # hash of the first data record: the same export, only shorter?
 
 
 @dataclass
@@ -78,27 +85,22 @@ class Connector(ABC):
     def batches(self, ctx: RunContext) -> Iterator[RawBatch]:
         """Fetched batches with their columns renamed to canonical fields."""
         for raw in self.fetch(ctx):
-            yield RawBatch(map_columns(raw, self.spec), raw.source, raw.fingerprint, raw.size_bytes)
+            if raw.frame is None:  # already staged in canonical fields by the kind (CSV fast path)
+                yield raw
+                continue
+            yield RawBatch(map_columns(raw, self.spec), raw.source, raw.fingerprint, raw.size_bytes,
+                           rows=raw.rows, head=raw.head)
 
 
 def map_columns(raw: RawBatch, spec: ConnectorSpec) -> pd.DataFrame:
     """Rename source headers to canonical names; a mapped header that is absent fails the run."""
+    from connectors.parsing import resolve_headers  # parsing imports this module
+
     table = spec.table
     frame = raw.frame
-    headers = [str(c).strip() for c in frame.columns]
-    frame = frame.set_axis(headers, axis=1)
-    mapping = dict(spec.mapping) or {c.name: c.name for c in table.columns if c.required or c.name in headers}
-    missing = [(field_, src) for field_, src in mapping.items() if src not in headers]
-    if missing:
-        parts = []
-        for field_, src in missing:
-            close = difflib.get_close_matches(src, headers, n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            parts.append(f"column '{src}' for field {field_} not found{hint}")
-        raise ConnectorError(
-            f"{raw.source}: line 1 (header): " + "; ".join(parts) + f". Headers found: {', '.join(h for h in headers if h not in (SOURCE_FILE, SOURCE_LINE))}"
-        )
-    out = pd.DataFrame({field_: frame[src] for field_, src in mapping.items()}, index=frame.index)
+    required = [c.name for c in table.columns if c.required]
+    positions = resolve_headers(list(map(str, frame.columns)), spec.mapping, table.column_names, required, raw.source)
+    out = pd.DataFrame({field_: frame.iloc[:, i] for field_, i in positions.items()}, index=frame.index)
     for field_, value in spec.constants.items():
         out[field_] = value
     for col in table.columns:

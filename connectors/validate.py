@@ -1,7 +1,8 @@
 """Validation as SQL over a staged batch: typed values, a reason for every rejected row, duplicates.
 
 Rules come from the column declarations in connectors/schema.py, so a rule is written once and
-documented with the table. Every value reaches SQL as data or as a bound parameter, never as text.
+documented with the table; how text is parsed (numbers, dates, units, zones) comes from
+connectors/parsing.py. Every value reaches SQL as data, never as text of the statement.
 """
 
 from __future__ import annotations
@@ -9,47 +10,59 @@ from __future__ import annotations
 import re
 
 from connectors.base import SOURCE_FILE, SOURCE_LINE
+from connectors.parsing import ParseOptions, number_sql, quote, temporal_sql
 from connectors.schema import Column, Table
 
 _NUMERIC = ("DOUBLE", "INTEGER", "BIGINT")
+_KEYS = {"org_unit": "unit_id", "product": "product_id", "meter": "meter_id"}
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _raw(col: Column) -> str:
+    """The trimmed source text of a field, NULL when empty (computed once per row in the `r` step)."""
+    return f'"{col.name}__raw"'
 
 
-def _raw(col: Column, alias: str = "s") -> str:
-    return f"NULLIF(trim(CAST({alias}.\"{col.name}\" AS VARCHAR)), '')"
+def _val(col: Column) -> str:
+    return f'"{col.name}__t"'
 
 
-def _typed(col: Column, staged_type: str) -> str:
+def _typed(col: Column, staged_type: str, opts: ParseOptions) -> str:
+    if col.type == "VARCHAR":
+        return _raw(col)  # codes are compared trimmed: " L1" from a padded export is L1
     if staged_type == col.type or (col.type == "DOUBLE" and staged_type in _NUMERIC):
-        return f's."{col.name}"::{col.type}'
+        expr = f'"{col.name}"::{col.type}'
+        factor = opts.factors.get(col.name)
+        return f"({expr} * {float(factor)!r})" if factor not in (None, 1) else expr
     raw = _raw(col)
     if col.type in _NUMERIC:
-        # Exports write thousands separators (1,234.5); strip them before the cast.
-        raw = f"replace({raw}, ',', '')"
-    if col.type == "DATE":
-        return f"COALESCE(TRY_CAST({raw} AS DATE), CAST(TRY_CAST({raw} AS TIMESTAMP) AS DATE))"
+        return number_sql(raw, col.type, col.name, opts)
+    if col.type in ("DATE", "TIMESTAMP"):
+        return temporal_sql(raw, col.type, col.name, opts)
     return f"TRY_CAST({raw} AS {col.type})"
 
 
 def _checks(col: Column, table: Table) -> list[str]:
-    name, raw, val = col.name, _raw(col), f't."{col.name}"'
+    name, raw, val = col.name, _raw(col), _val(col)
     checks = []
     if col.required:
         checks.append(f"CASE WHEN {raw} IS NULL THEN '{name}: missing value' END")
+    hint = ""
+    if col.type in _NUMERIC:
+        hint = (f" || CASE WHEN {raw} LIKE '%\\%%' ESCAPE '\\' OR {raw} LIKE '%％%' "
+                f"THEN ' (a percent sign: list {name} in percent_columns to read it as a share)' ELSE '' END")
     checks.append(
         f"CASE WHEN {raw} IS NOT NULL AND {val} IS NULL "
-        f"THEN '{name}: not a valid {col.type.lower()}: ' || {raw} END"
+        f"THEN '{name}: not a valid {col.type.lower()}: ' || {raw}{hint} END"
     )
+    if col.type == "DOUBLE":
+        checks.append(f"CASE WHEN isnan({val}) OR isinf({val}) THEN '{name}: not a finite number: ' || {raw} END")
     if col.min_value is not None:
         checks.append(f"CASE WHEN {val} < {float(col.min_value)} THEN '{name}: below {col.min_value:g}: ' || {raw} END")
     if col.accepted:
-        values = ", ".join(_quote(v) for v in col.accepted)
+        values = ", ".join(quote(v) for v in col.accepted)
         checks.append(f"CASE WHEN {val} NOT IN ({values}) THEN '{name}: not one of {'/'.join(col.accepted)}: ' || {raw} END")
     if col.references and col.references != table.name:
-        key = {"org_unit": "unit_id", "product": "product_id", "meter": "meter_id"}[col.references]
+        key = _KEYS[col.references]
         checks.append(
             f"CASE WHEN {val} IS NOT NULL AND {val} NOT IN (SELECT {key} FROM {col.references}) "
             f"THEN '{name}: unknown {col.references} ' || {raw} END"
@@ -59,34 +72,39 @@ def _checks(col: Column, table: Table) -> list[str]:
     return checks
 
 
-def stage_sql(table: Table, staged_types: dict[str, str]) -> str:
-    """SQL creating temp table `checked` from temp table `staged`: typed columns + `_errors` list."""
-    typed_cols = ", ".join(f'{_typed(c, staged_types.get(c.name, "VARCHAR"))} AS "{c.name}"' for c in table.columns)
+def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | None = None) -> str:
+    """SQL creating temp table `checked` from temp table `staged`: _rn, typed columns and `_errors`.
+
+    `staged` may carry `_rn` (row order) and `_row_error` (a reason found while reading, such as a
+    total row). `_errors` holds the reasons joined by '; ', empty for a valid row; raw records are not
+    copied here, the quarantine step joins back to `staged` for them.
+    """
+    opts = opts or ParseOptions()
+    typed = {c.name: _typed(c, staged_types.get(c.name, "VARCHAR"), opts) for c in table.columns}
+    if opts.interval_end and "start_at" in typed and "interval_s" in typed:
+        # The export stamps the end of each interval; the canonical key is its start.
+        typed["start_at"] = f"({typed['start_at']}) - to_seconds(CAST({typed['interval_s']} AS BIGINT))"
     checks = [chk for c in table.columns for chk in _checks(c, table)]
-    # Row checks are written against canonical names; qualify them with the typed relation.
+    if "_row_error" in staged_types:
+        checks.insert(0, "_row_error")
+    # Row checks are written against canonical names; point them at the typed values.
     names = sorted(table.column_names, key=len, reverse=True)
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-    row_checks = [
-        f"CASE WHEN COALESCE({pattern.sub(lambda m: 't.' + m.group(1), sql)}, false) THEN {_quote(reason)} END"
+    checks += [
+        f"CASE WHEN COALESCE({pattern.sub(lambda m: chr(34) + m.group(1) + '__t' + chr(34), sql)}, false) "
+        f"THEN {quote(reason)} END"
         for reason, sql in table.row_checks
     ]
+    rn = "" if "_rn" in staged_types else "row_number() OVER () AS _rn, "
+    raws = ", ".join(f"NULLIF(trim(CAST(\"{c.name}\" AS VARCHAR)), '') AS {_raw(c)}" for c in table.columns)
+    typed_cols = ", ".join(f"{expr} AS {_val(table.column(name))}" for name, expr in typed.items())
+    # Three projections, no join: the raw text once per row, the typed values from it, then the reasons.
+    # concat_ws skips the NULLs of passing checks, so a valid row has an empty _errors string.
     return f"""
 CREATE OR REPLACE TEMP TABLE checked AS
-    WITH s AS (SELECT *, row_number() OVER () AS _rn FROM staged),
-         t AS (SELECT _rn, {typed_cols} FROM s)
-    SELECT s.{SOURCE_FILE}, s.{SOURCE_LINE}, t.*, to_json(s) AS _raw_json,
-           list_filter([{', '.join(checks + row_checks)}], lambda x: x IS NOT NULL) AS _errors
-    FROM s JOIN t USING (_rn);
-"""
-
-
-def duplicate_sql(table: Table) -> str:
-    """Among valid rows, every earlier row with the same natural key is rejected; the last line wins."""
-    key = ", ".join(f'"{k}"' for k in table.key)
-    return f"""
-CREATE OR REPLACE TEMP TABLE ranked AS
-    SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY _rn DESC) AS _dup_rank,
-              last_value({SOURCE_LINE}) OVER (PARTITION BY {key} ORDER BY _rn
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS _winner_line
-    FROM checked WHERE len(_errors) = 0;
+    WITH r AS (SELECT *, {rn}{raws} FROM staged),
+         t AS (SELECT *, {typed_cols} FROM r)
+    SELECT {SOURCE_FILE}, {SOURCE_LINE}, _rn, {', '.join(f'{_val(c)} AS "{c.name}"' for c in table.columns)},
+           concat_ws('; ', {', '.join(checks)}) AS _errors
+    FROM t;
 """

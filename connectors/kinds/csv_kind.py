@@ -1,24 +1,38 @@
-"""CSV exports from a path or glob: gzip-aware, encoding-detected, one batch per chunk of rows."""
+"""CSV exports from a path or glob, read by DuckDB itself: gzip, GBK, sniffed dialect, bounded chunks.
+
+One streaming pass hashes the file (content seen before is skipped), checks its encoding and notes
+blank lines; DuckDB then reads it (or, for big or GBK files, UTF-8 chunk files cut from it) with
+every field as text, a line number per row, and unreadable rows (a missing or extra field, broken
+quoting, a row cut off at the end of the file) kept as rejects for the quarantine.
+"""
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import csv
 import glob
 import gzip
 import hashlib
-import io
+import os
+import weakref
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
-import pandas as pd
-
-from connectors.base import SOURCE_FILE, SOURCE_LINE, Connector, ConnectorError, RawBatch, RunContext
-from connectors.encoding import decode
+from connectors import encoding
+from connectors.base import Connector, ConnectorError, ConnectorSpec, RawBatch, RunContext
+from connectors.parsing import quote, resolve_headers
 from connectors.registry import register
 
-CHUNK_ROWS = 200_000
+CHUNK_MB = 64  # bytes of UTF-8 per batch: bounds the memory of one staged batch
+DELIMITERS = ",;\t|"
+# Without skip_footer_matching a total row is quarantined, never loaded as data.
+TOTAL_ROW = r"^(合计|总计|小计|共计|总数|汇总|total|sum|subtotal)([^a-z0-9_]|$)"
 
 
 def read_bytes(path: Path) -> bytes:
+    """A whole small file, gunzipped (for kinds that need the bytes in memory)."""
     data = path.read_bytes()
     if path.suffix == ".gz":
         try:
@@ -33,10 +47,216 @@ def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sniff(lines: list[str], delimiter: str | None = None, quotechar: str | None = None) -> tuple[str, str]:
+    """Delimiter and quote from the first lines: csv.Sniffer, checked by how consistently rows split."""
+    quotechar = quotechar or '"'
+    if delimiter:
+        return delimiter, quotechar
+    rows = [ln for ln in lines[:50] if ln.strip()]
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(rows), delimiters=DELIMITERS)
+        sniffed, quotechar = dialect.delimiter, dialect.quotechar or quotechar
+    except csv.Error:
+        sniffed = ","
+
+    def score(candidate: str) -> tuple[bool, int, int]:
+        # The most common field count wins, so a title line above the header does not decide.
+        counts = [len(next(csv.reader([ln], delimiter=candidate, quotechar=quotechar))) for ln in rows[:20]]
+        mode = max(set(counts), key=counts.count) if counts else 0
+        return mode > 1, counts.count(mode), mode
+
+    best = max(DELIMITERS, key=score)
+    return (sniffed if score(sniffed) >= score(best) else best), quotechar
+
+
+def _split(line: str, delimiter: str, quotechar: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter, quotechar=quotechar), [])
+
+
+def _fail(error: ConnectorError, con) -> None:
+    raise error
+
+
+class CsvFile:
+    """One export file: header resolution, then one staged batch per chunk."""
+
+    def __init__(self, spec: ConnectorSpec, scanned: encoding.FileScan):
+        self.spec, self.scan, self.source = spec, scanned, str(scanned.path)
+        opts = spec.options
+        self.skip_rows = int(opts.get("skip_rows", int(opts.get("header_row", 1)) - 1))  # header_row as in Excel
+        self.footer = opts.get("skip_footer_matching")
+        lines = scanned.sample.splitlines()
+        if len(lines) <= self.skip_rows or not lines[self.skip_rows].strip():
+            raise ConnectorError(f"{self.source}: line {self.skip_rows + 1} (header) is empty or missing")
+        self.delimiter, self.quotechar = sniff(lines[self.skip_rows:], opts.get("delimiter"), opts.get("quote"))
+        self.headers = [h.replace("\ufeff", "").strip() for h in _split(lines[self.skip_rows], self.delimiter, self.quotechar)]
+        self.error: ConnectorError | None = None
+        try:
+            self.positions = self._resolve(lines)
+        except ConnectorError as exc:  # raised when staging, so a probe still sees the headers first
+            self.positions, self.error = {}, exc
+        header_line = self.skip_rows + 1
+        data = [ln for ln in lines[header_line:] if ln.strip()]
+        self.head = hashlib.sha1(data[0].encode()).hexdigest() if data else None
+        self.rows = scanned.lines - header_line - scanned.trailing_blank_lines  # lines after the header
+        if self.rows <= 0 and not opts.get("allow_empty", False):
+            raise ConnectorError(f"{self.source}: header only, no data rows after line {header_line} "
+                                 f"(an empty export? set allow_empty = true if that is normal)")
+
+    def _resolve(self, lines: list[str]) -> dict[str, int]:
+        table = self.spec.table
+        required = [c.name for c in table.columns if c.required]
+        resolve = partial(resolve_headers, mapping=self.spec.mapping, table_fields=table.column_names, required=required)
+        try:
+            return resolve(self.headers, source=self.source, line=self.skip_rows + 1)
+        except ConnectorError as exc:
+            hints = []
+            for i, line in enumerate(lines[:10]):
+                try:
+                    resolve(_split(line, self.delimiter, self.quotechar), source=self.source)
+                except ConnectorError:
+                    continue
+                if i != self.skip_rows:
+                    hints.append(f"the header looks like line {i + 1}: set skip_rows = {i}")
+                    break
+            if self.scan.codec != "utf-8":
+                try:
+                    codecs.getincrementaldecoder("utf-8")().decode(self.scan.head)  # a cut last character is fine
+                    hints.append(f"the file is valid UTF-8 but was read as {self.scan.codec}: check encoding")
+                except UnicodeDecodeError:
+                    pass
+            if hints:
+                raise ConnectorError(f"{exc}; {'; '.join(hints)}") from None
+            raise
+
+    def batches(self, folder: Path | None, chunk_bytes: int) -> Iterator[RawBatch]:
+        if self.error is not None:
+            yield RawBatch(None, self.source, self.scan.fingerprint, self.scan.size_bytes,
+                           stage=partial(_fail, self.error), rows=self.rows, head=self.head)
+            return
+        quote_byte = self.quotechar.encode()
+        for chunk in encoding.chunks(self.scan, self.skip_rows + 1, chunk_bytes, folder, self.source, quote_byte):
+            yield RawBatch(None, self.source, self.scan.fingerprint, self.scan.size_bytes,
+                           stage=ChunkStage(self, chunk), rows=self.rows, head=self.head)
+
+    # -------------------------------------------------------------- SQL
+    def _select(self) -> list[str]:
+        spec, cols = self.spec, []
+        for col in spec.table.columns:
+            if col.name in self.positions:
+                cols.append(f'c{self.positions[col.name]} AS "{col.name}"')
+            elif col.name in spec.constants:
+                cols.append(f'{quote(str(spec.constants[col.name]))} AS "{col.name}"')
+            elif col.required:
+                raise ConnectorError(
+                    f"{self.source}: connector '{spec.name}' maps no source column to required field "
+                    f"{col.name} of {spec.table.name}; add it under [connectors.{spec.name}.mapping]")
+            else:
+                cols.append(f'CAST(NULL AS VARCHAR) AS "{col.name}"')
+        return cols
+
+    def _row_error(self) -> str:
+        n = len(self.headers)
+        first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
+        repeated = " AND ".join(f"trim(c{i}) IS NOT DISTINCT FROM {quote(self.headers[i])}"
+                                for i in sorted(set(self.positions.values())))
+        return (f"CASE WHEN regexp_matches({first}, {quote(TOTAL_ROW)}, 'i') THEN 'row: looks like a total row ('"
+                f" || {first} || '), not data; set skip_footer_matching to drop such rows'"
+                f" WHEN {repeated} THEN 'row: the header line repeated inside the data' END")
+
+    def stage(self, con, chunk: encoding.Chunk) -> None:
+        """Create temp tables `staged` and `rejected` from one chunk (see RawBatch.stage)."""
+        n = len(self.headers)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
+        for name in ("csv_rejects", "csv_reject_scans"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        read = (f"read_csv({quote(str(chunk.path))}, header = false, skip = {chunk.skip}, auto_detect = false, "
+                f"delim = {quote(self.delimiter)}, quote = {quote(self.quotechar)}, escape = {quote(self.quotechar)}, "
+                f"columns = {columns}, store_rejects = true, rejects_table = 'csv_rejects', "
+                f"rejects_scan = 'csv_reject_scans')")
+        first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
+        drop = ["coalesce(" + ", ".join(f"c{i}" for i in range(n)) + ") IS NULL"]  # ",,,," is a blank row
+        if self.footer:
+            drop.append(f"coalesce(regexp_matches({first}, {quote(str(self.footer))}), false)")
+        file_ = quote(self.source)
+        # Rows are numbered as DuckDB reads them; rows to drop go only after the line numbers are fixed.
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE staged AS
+            SELECT {', '.join(self._select())}, {file_} AS _source_file, {chunk.first_line - 1} + _k AS _source_line,
+                   _k AS _rn, {self._row_error()} AS _row_error, {' OR '.join(drop)} AS _drop
+            FROM (SELECT row_number() OVER () AS _k, * FROM {read})""")
+        offset = chunk.first_line - 1 - chunk.skip
+        at_end = chunk.last_line == self.scan.lines and not self.scan.ends_with_newline
+        found = "regexp_extract(error_message, 'Found: ([0-9]+)', 1)"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE rejected AS
+            SELECT {file_} AS source_file, line + {offset} AS source_line, 'row' AS column_name,
+              CASE WHEN {str(at_end).lower()} AND line + {offset} >= {chunk.last_line}
+                        AND error_type IN ('MISSING COLUMNS', 'UNTERMINATED QUOTES', 'UNQUOTED VALUE')
+                   THEN 'row: truncated row: the file ends mid-row (' || {found} || ' of {n} fields)'
+                   WHEN error_type = 'MISSING COLUMNS'
+                   THEN 'row: ' || {found} || ' fields where the header has {n} (a missing or shifted field)'
+                   WHEN error_type = 'TOO MANY COLUMNS'
+                   THEN 'row: ' || {found} || ' fields where the header has {n} (an extra field or an unquoted delimiter)'
+                   WHEN error_type = 'INVALID UNICODE' THEN 'row: invalid UTF-8 bytes'
+                   WHEN error_type IN ('UNQUOTED VALUE', 'UNTERMINATED QUOTES')
+                   THEN 'row: broken quoting (text after a closing quote, or a quote never closed)'
+                   ELSE 'row: ' || lower(error_type) || ': ' || error_message END AS reason,
+              trim(csv_line, chr(13) || chr(10)) AS raw_record
+            FROM (SELECT DISTINCT ON (line) * FROM csv_rejects ORDER BY line, column_idx)""")  # one per line
+        n_rows, n_drop, n_rejected = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _drop), (SELECT count(*) FROM rejected) FROM staged").fetchall()[0]
+        if chunk.last_line - chunk.first_line + 1 > n_rows + n_rejected or n_rejected:
+            self._fix_lines(con, chunk, n_rows + n_rejected)
+        if n_drop:
+            con.execute("DELETE FROM staged WHERE _drop")
+
+    def _fix_lines(self, con, chunk: encoding.Chunk, records: int) -> None:
+        """Rows after a blank or rejected line sit one line further down than their ordinal says.
+
+        Row k of a chunk starting at line F is on line F - 1 + k + (skipped lines before it). With
+        skipped lines s_1 < s_2 < ..., the j-th has s_j - F + 1 - j rows before it, so an ASOF join
+        on that count finds how many skipped lines precede each row. Blank lines are looked for only
+        when DuckDB's records and rejects do not add up to the chunk's lines, which is rare.
+        """
+        physical = chunk.last_line - chunk.first_line + 1
+        blanks = encoding.blank_lines(chunk, self.scan.newline) if physical > records else []
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE csv_skips AS
+            SELECT key, max(j) AS n FROM (
+                SELECT s - {chunk.first_line - 1} - row_number() OVER (ORDER BY s) AS key,
+                       row_number() OVER (ORDER BY s) AS j
+                FROM (SELECT DISTINCT s FROM (SELECT unnest(?::BIGINT[]) AS s UNION ALL
+                                              SELECT source_line FROM rejected) WHERE s >= {chunk.first_line}))
+            GROUP BY key""", [blanks])
+        con.execute("""CREATE OR REPLACE TEMP TABLE staged AS
+            SELECT s.* REPLACE (s._source_line + coalesce(k.n, 0) AS _source_line)
+            FROM staged s ASOF LEFT JOIN csv_skips k ON s._rn > k.key ORDER BY s._rn""")
+        con.execute("DROP TABLE IF EXISTS temp.csv_skips")
+
+
+class ChunkStage:
+    """RawBatch.stage for one chunk; a temporary chunk file goes once read, or when nobody will read it."""
+
+    def __init__(self, export: CsvFile, chunk: encoding.Chunk):
+        self.export, self.chunk = export, chunk
+        if chunk.temporary:
+            weakref.finalize(self, _remove, chunk.path)
+
+    def __call__(self, con) -> None:
+        try:
+            self.export.stage(con, self.chunk)
+        finally:
+            if self.chunk.temporary:
+                _remove(self.chunk.path)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 @register
 class CsvConnector(Connector):
     kind = "csv"
-    description = "CSV files (path or glob), UTF-8/GBK/GB18030, optionally gzip-compressed"
+    description = "CSV files (path or glob), UTF-8/GBK/GB18030, optionally gzip-compressed; read by DuckDB"
 
     def paths(self) -> list[Path]:
         pattern = str(self.spec.options.get("path", ""))
@@ -49,32 +269,12 @@ class CsvConnector(Connector):
         return found
 
     def fetch(self, ctx: RunContext) -> Iterator[RawBatch]:
+        opts = self.spec.options
+        chunk_bytes = max(1, int(float(opts.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
         for path in self.paths():
-            data = read_bytes(path)
-            digest = fingerprint(data)
-            if digest in ctx.seen_fingerprints:
+            scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path))
+            if scanned.fingerprint in ctx.seen_fingerprints:
                 continue
-            yield from self.parse(data, str(path), digest)
+            folder = opts.get("temp_dir")
+            yield from CsvFile(self.spec, scanned).batches(Path(folder) if folder else None, chunk_bytes)
 
-    def parse(self, data: bytes, source: str, digest: str | None) -> Iterator[RawBatch]:
-        text, _codec = decode(data, str(self.spec.options.get("encoding", "auto")), source)
-        if not text.strip():
-            raise ConnectorError(f"{source}: file is empty")
-        delimiter = str(self.spec.options.get("delimiter", ","))
-        try:
-            reader = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter,
-                skip_blank_lines=False, chunksize=CHUNK_ROWS, engine="c",
-            )
-            first_line = 2  # line 1 is the header
-            for chunk in reader:
-                chunk[SOURCE_LINE] = range(first_line, first_line + len(chunk))
-                first_line += len(chunk)
-                blank = (chunk.drop(columns=[SOURCE_LINE]) == "").all(axis=1)
-                chunk = chunk[~blank]
-                chunk[SOURCE_FILE] = source
-                yield RawBatch(chunk, source, digest, len(data))
-        except pd.errors.ParserError as exc:
-            raise ConnectorError(f"{source}: malformed CSV: {exc}") from None
-        except pd.errors.EmptyDataError:
-            raise ConnectorError(f"{source}: no header line") from None

@@ -10,6 +10,7 @@ import sys
 import threading
 
 from cockpit import config as config_mod
+from cockpit import connectors_cli
 from cockpit import requests as req
 from cockpit.serving import NotPublished, Serving
 from cockpit.store import StoreBusy, writer_lock
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--unit", help="org unit id (default: the enterprise)")
     s = sub.add_parser("scenarios", help="scenario coverage of both seeds (84 entries)")
     s.add_argument("--json", action="store_true")
+    connectors_cli.add_parser(sub)
     s = sub.add_parser("docs", help="regenerate docs/kpis.md and docs/schema.md from the registries")
     s.add_argument("--out", default="docs")
     return p
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"connectors": getattr(args, "connectors", None), "refreeze": getattr(args, "refreeze", False)}
         return _writer_command(settings, args.command, payload, args.wait)
     return {"scheduler": cmd_scheduler, "serve": cmd_serve, "status": cmd_status, "kpis": cmd_kpis,
-            "docs": cmd_docs, "scenarios": cmd_scenarios}[args.command](settings, args)
+            "docs": cmd_docs, "scenarios": cmd_scenarios,
+            "connectors": lambda st, a: connectors_cli.run(st, a, _writer_command)}[args.command](settings, args)
 
 
 if __name__ == "__main__":

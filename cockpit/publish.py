@@ -18,13 +18,19 @@ SERVING_TABLES = {
     "kpi_value": "SELECT * FROM kpi_value",
     "kpi_baseline": "SELECT * FROM kpi_baseline",
     "org_unit": "SELECT * FROM org_unit",
+    # master data for the admin's preview, which validates sample rows against it in a scratch store
+    "product": "SELECT * FROM product",
+    "meter": "SELECT * FROM meter",
     "load_run": "SELECT * FROM load_run ORDER BY run_id DESC LIMIT 2000",
     "quarantine_summary": (
         "SELECT connector, stream, split_part(reason, ':', 1) AS field, count(*) AS rows, max(quarantined_at) AS last_at "
         "FROM quarantine GROUP BY ALL"
     ),
+    # the newest 1000 per connector, so one noisy feed cannot hide another's rejects from the admin page
     "quarantine_recent": (
-        "SELECT * FROM quarantine ORDER BY quarantined_at DESC, source_line LIMIT 1000"
+        "SELECT * FROM quarantine QUALIFY row_number() OVER "
+        "(PARTITION BY connector ORDER BY quarantined_at DESC, source_line) <= 1000 "
+        "ORDER BY quarantined_at DESC, source_line"
     ),
 }
 

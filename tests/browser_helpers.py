@@ -72,7 +72,7 @@ def make_site(dest: Path, finance_month: str) -> Site:
 
     def sub(pattern: str, repl: str, expect: int | None = 1) -> None:
         nonlocal text
-        text, n = re.subn(pattern, lambda _m: repl, text, flags=re.M)
+        text, n = re.subn(pattern, lambda _m: repl, text, flags=re.MULTILINE)
         assert n == expect or (expect is None and n > 0), f"cockpit.toml changed: {pattern!r} matched {n} times"
 
     sub(r'^path = "var/demo".*$', f"path = {json.dumps(str(var))}")
@@ -83,7 +83,7 @@ def make_site(dest: Path, finance_month: str) -> Site:
     sub(r"^schedule = .*$", 'schedule = "1h"', expect=None)
     # the master-data CSV connectors' relative paths must not depend on the scratch folder
     text = re.sub(r'^path = "(sample_data/[^"]+)"', lambda m: f"path = {json.dumps(str(ROOT / m.group(1)))}",
-                  text, flags=re.M)
+                  text, flags=re.MULTILINE)
     text += ("\n[connectors.erp_cost_fix]\nsystem = \"erp\"\nkind = \"csv\"\nstream = \"operating_cost\"\n"
              f"path = {json.dumps(str(dest / 'cost_fix_*.csv'))}\nschedule = \"1h\"\n")
     config = dest / "cockpit.toml"
@@ -129,7 +129,7 @@ class Proc:
     err: Path
 
     @classmethod
-    def start(cls, name: str, argv: list[str], logdir: Path, cwd: Path) -> "Proc":
+    def start(cls, name: str, argv: list[str], logdir: Path, cwd: Path) -> Proc:
         logdir.mkdir(parents=True, exist_ok=True)
         out, err = logdir / f"{name}.out", logdir / f"{name}.err"
         with open(out, "wb") as fo, open(err, "wb") as fe:
@@ -250,7 +250,7 @@ class Browser:
     console: list[dict] = field(default_factory=list)
 
     @classmethod
-    def start(cls) -> "Browser":
+    def start(cls) -> Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 

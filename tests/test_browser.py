@@ -24,15 +24,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_helpers import (  # noqa: E402
+from browser_helpers import (
     COST_FIX_HEADER,
     JS_CHARTS_DRAWN,
     JS_OVERFLOW,
     JS_TILES,
     JS_WATCH_TILE,
-    Miss,
     ROOT,
     Browser,
+    Miss,
     Proc,
     Site,
     browser_missing,
@@ -41,7 +41,6 @@ from browser_helpers import (  # noqa: E402
     http_status,
     kpis_json,
     make_site,
-    run_cli,
     wait_until,
     write_atomically,
 )
@@ -55,10 +54,10 @@ if _MISSING:
     print(f"\ntests/test_browser.py skipped: {_MISSING}", file=sys.stderr)
     pytest.skip(_MISSING, allow_module_level=True)
 
-from cockpit.web import ids  # noqa: E402
-from cockpit.web.format import number, signed_pct  # noqa: E402
-from cockpit.web.i18n import t  # noqa: E402
-from kpis.registry import all_kpis  # noqa: E402
+from cockpit.web import ids
+from cockpit.web.format import number, signed_pct
+from cockpit.web.i18n import t
+from kpis.registry import all_kpis
 
 OUTCOMES = ["unit_operating_cost", "defect_rate", "energy_per_unit", "labour_productivity", "output_value_per_head"]
 CJK_FONT = "Noto Sans CJK SC"
@@ -171,8 +170,11 @@ def open_wall(browser: Browser, live: Live, width: int, height: int, query: str 
     """Load the wall at an exact viewport and wait until tiles, charts, sparklines and chips are drawn."""
     browser.viewport(width, height)
     browser.open(f"{live.url}/{query}")
-    state = wait(browser, live, lambda: (lambda s: s if all(v and v["number"] for v in s.values()) else None)(
-        tiles(browser)), 20, f"five tiles showing numbers at {width}x{height}")
+    def numbers_shown():
+        s = tiles(browser)
+        return s if all(v and v["number"] for v in s.values()) else Miss(s)
+
+    state = wait(browser, live, numbers_shown, 20, f"five tiles showing numbers at {width}x{height}")
     wait(browser, live, lambda: browser.js(JS_CHARTS_DRAWN, f"#{ids.OEE_CHART}, #{ids.ENERGY_CHART}, "
                                                           f"#{ids.OUTPUT_CHART}", 3), 20, "the three wall charts drawn")
     wait(browser, live, lambda: browser.js(JS_CHARTS_DRAWN, ".tile-spark", len(OUTCOMES)), 20,
@@ -194,6 +196,10 @@ def overflow(browser: Browser, boxes: str, texts: str) -> list[str]:
     return browser.js(JS_OVERFLOW, boxes, texts)
 
 
+CHART_TEXT = f"#{ids.ENERGY_CHART} .xtick text"
+MEASURED: dict[str, float] = {}  # font sizes seen by earlier tests, for the chart-scaling check
+
+
 def font_px(browser: Browser, selector: str) -> float:
     return float(browser.js("return parseFloat(getComputedStyle(document.querySelector(arguments[0])).fontSize)",
                             selector))
@@ -208,6 +214,7 @@ def wall_1080(browser: Browser, live: Live) -> dict:
     browser.drain()
     mark = len(browser.console)
     state = open_wall(browser, live, 1920, 1080)
+    MEASURED["chart_1080"] = font_px(browser, CHART_TEXT)
     return {"tiles": state, "console_from": mark, "number_px": font_px(browser, ".tile-number"),
             "opened": time.monotonic()}
 
@@ -272,12 +279,21 @@ def test_wall_at_4k_is_the_same_layout_twice_as_large(browser: Browser, live: Li
     open_wall(browser, live, 3840, 2160)
     problems = overflow(browser, WALL_BOXES, WALL_TEXTS)
     px = font_px(browser, ".tile-number")
+    MEASURED["chart_2160"] = font_px(browser, CHART_TEXT)
     browser.screenshot("wall-3840x2160.png")
     assert not problems, "the 4K wall overflows:\n" + "\n".join(problems) + "\n" + diagnostics(browser, live)
     ratio = px / wall_1080["number_px"]
     assert 1.9 <= ratio <= 2.1, f"tile number {px}px at 2160p vs {wall_1080['number_px']}px at 1080p (x{ratio:.2f})"
     assert not severe(browser.console[mark:]), "console errors at 4K:\n" + browser.console_text(
         severe(browser.console[mark:]))
+
+
+def test_chart_text_scales_with_the_wall_at_4k():
+    if {"chart_1080", "chart_2160"} - set(MEASURED):
+        pytest.skip("needs the 1080p and 4K wall tests to have run")
+    ratio = MEASURED["chart_2160"] / MEASURED["chart_1080"]
+    assert 1.8 <= ratio <= 2.2, (f"chart tick labels {MEASURED['chart_2160']}px at 2160p vs {MEASURED['chart_1080']}px "
+                                 f"at 1080p (x{ratio:.2f}); tiles and titles scale x2")
 
 
 # --- drill-down ----------------------------------------------------------------------------------
@@ -334,8 +350,12 @@ def test_tile_click_reaches_the_drill_down(browser: Browser, live: Live):
 
     first = plants[0]
     browser.driver.find_element("xpath", f"//a[contains(@class,'child')][.//span[text()='{first['name_zh']}']]").click()
-    state = wait(browser, live, lambda: (lambda s: s if parse_qs(s["search"].lstrip("?")).get("unit") == [first["unit_id"]]
-                                         else None)(_drill_state(browser)), 10, f"URL with unit={first['unit_id']} after clicking {first['name_zh']}")
+
+    def one_level_down():
+        s = _drill_state(browser)
+        return s if parse_qs(s["search"].lstrip("?")).get("unit") == [first["unit_id"]] else Miss(s)
+
+    state = wait(browser, live, one_level_down, 10, f"URL with unit={first['unit_id']} after clicking {first['name_zh']}")
     assert state["path"] == "/kpi/defect_rate", state
     state = wait(browser, live, lambda: drawn_with_children(_children_of(first["unit_id"])), 15,
                  f"{first['name_zh']}'s drill-down listing its workshops")
@@ -353,7 +373,7 @@ def test_english_on_request(browser: Browser, live: Live):
     browser.drain()
     mark = len(browser.console)
     open_wall(browser, live, 1920, 1080, "?lang=en")
-    title = browser.js(f"return document.getElementById('brand-title').textContent")
+    title = browser.js("return document.getElementById('brand-title').textContent")
     shown = tiles(browser)
     kpis = all_kpis()
     assert title == "Future Factory Cockpit", title

@@ -13,6 +13,7 @@ from cockpit.serving import NotPublished, Serving
 from cockpit.web import drill, ids, pages, wall
 from cockpit.web.i18n import t
 
+SCREEN_SCALE = "screen-scale"  # viewport height / 1080: Plotly sizes are px, the page is sized in vh
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
         dcc.Location(id=ids.URL, refresh="callback-nav"),
         dcc.Interval(id=ids.ROTATE, interval=60_000, disabled=True),
         dcc.Interval(id="shell-tick", interval=settings.refresh_s * 1000),
+        dcc.Store(id=SCREEN_SCALE, data=1),
         html.Header(className="header", children=[
             html.Div(className="brand", children=[html.Span("未来工厂驾驶舱", id="brand-title", className="brand-title"),
                                                   html.Span(id=ids.PERIOD_LABEL, className="brand-period")]),
@@ -64,8 +66,9 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
 
     @app.callback(*tile_outputs, Output(ids.OEE_CHART, "figure"), Output(ids.ENERGY_CHART, "figure"),
                   Output(ids.OUTPUT_CHART, "figure"), Output(ids.SOURCES, "children"), Output(ids.VERSION, "data"),
-                  Input(ids.TICK, "n_intervals"), State(ids.VERSION, "data"), State(ids.URL, "search"))
-    def refresh_wall(_n, seen_version, search):
+                  Input(ids.TICK, "n_intervals"), State(ids.VERSION, "data"), State(ids.URL, "search"),
+                  State(SCREEN_SCALE, "data"))
+    def refresh_wall(_n, seen_version, search, scale=1):
         """Re-render only when the writer published something new; Dash patches the tiles in place."""
         try:
             version = serving.version()
@@ -73,7 +76,7 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
             raise PreventUpdate from None
         if version == seen_version:
             raise PreventUpdate
-        data = wall.render(serving, lang_of(search))
+        data = wall.render(serving, lang_of(search), scale or 1)
         out = []
         for kpi_id in wall.OUTCOMES:
             children, cls = data["tiles"].get(kpi_id, (no_update, no_update))
@@ -93,10 +96,10 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
                 f"{(meta.get('published_at') or '—')[11:16]}", wall._period_label(doc, lang))
 
     @app.callback(Output(ids.DRILL_BODY, "children"), Input(ids.DRILL_PERIOD, "value"),
-                  Input("shell-tick", "n_intervals"), State("drill-args", "data"))
-    def refresh_drill(period, _n, args):
+                  Input("shell-tick", "n_intervals"), State("drill-args", "data"), State(SCREEN_SCALE, "data"))
+    def refresh_drill(period, _n, args, scale=1):
         try:
-            return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"])
+            return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"], scale or 1)
         except NotPublished:
             return drill.body(None, args["kpi"], None, period, args["lang"])
 
@@ -115,11 +118,19 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
         return rotation_paths[(current + 1) % len(rotation_paths)]
 
     app.clientside_callback(
+        "function(_path) { return Math.max(1, Math.round(window.innerHeight / 1080 * 100) / 100); }",
+        Output(SCREEN_SCALE, "data"), Input(ids.URL, "pathname"),
+    )
+    app.clientside_callback(
         """function(n) { const d = new Date(); const p = x => String(x).padStart(2, '0');
            return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()); }""",
         Output(ids.CLOCK, "children"), Input("clock-tick", "n_intervals"),
     )
     app.layout.children.append(dcc.Interval(id="clock-tick", interval=1000))
+    # IT's connector admin: its own Dash app under /admin/ on this server, behind a fail-closed gate.
+    from cockpit.web.admin import mount as mount_admin
+
+    app.admin = mount_admin(app.server, settings, serving)
     return app
 
 

@@ -28,7 +28,8 @@ def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div
     ])
 
 
-def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str, lang: str) -> list:
+def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str, lang: str,
+         scale: float = 1.0) -> list:
     if serving is None:
         return [html.Div(t("waiting", lang), className="tile-status")]
     k = all_kpis()[kpi_id]
@@ -59,14 +60,15 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
         html.Div(className="drill-charts", children=[
             html.Div(className="panel", children=[
                 html.Div(t("trend_vs_baseline", lang), className="panel-title"),
-                dcc.Graph(figure=figures.drill_trend(months, item["baseline"], k.unit,
-                                                     (t("report", lang), t("baseline", lang))),
+                dcc.Graph(figure=figures.scaled(figures.drill_trend(months, item["baseline"], k.unit,
+                                                                    (t("report", lang), t("baseline", lang))), scale),
                           config=figures.STATIC, className="chart"),
             ]),
             html.Div(className="panel", children=[
                 html.Div(t("breakdown", lang), className="panel-title"),
-                dcc.Graph(figure=figures.breakdown(rows, k.unit, k.direction) if any(r["report"] is not None for r in rows)
-                          else figures.empty(t("not_applicable", lang) if rows else t("no_data", lang)),
+                dcc.Graph(figure=figures.scaled(
+                              figures.breakdown(rows, k.unit, k.direction) if any(r["report"] is not None for r in rows)
+                              else figures.empty(t("not_applicable", lang) if rows else t("no_data", lang)), scale),
                           config=figures.STATIC, className="chart"),
                 html.Div(className="drill-children", children=[
                     _child_link(r, kpi_id, period, lang, k.decimals) for r in rows

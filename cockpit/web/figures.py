@@ -16,6 +16,32 @@ WORSE = "#ef4444"
 STATIC = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 
 
+_FONT_KEYS = {"font", "tickfont", "textfont", "insidetextfont", "outsidetextfont"}
+
+
+def scaled(fig: go.Figure, scale: float | None) -> go.Figure:
+    """The figure for a screen `scale` times as high as 1080 px: Plotly sizes are px, the page is sized in vh."""
+    if not scale or abs(scale - 1) < 0.01:
+        return fig
+
+    def walk(node, parent=None):
+        if isinstance(node, list):
+            return [walk(v, parent) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for k, v in node.items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if number and ((k == "size" and (parent in _FONT_KEYS or parent == "marker"))
+                           or (k == "width" and parent == "line") or (parent == "margin" and k in ("l", "r", "t", "b"))):
+                out[k] = v * scale
+            else:
+                out[k] = walk(v, k)
+        return out
+
+    return go.Figure(walk(fig.to_plotly_json()))
+
+
 def _base(font_px: float = 15) -> go.Layout:
     return go.Layout(
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",

@@ -41,7 +41,7 @@ def tile_placeholder(kpi_id: str, lang: str) -> dcc.Link:
     ])
 
 
-def tile_children(item: dict, months, lang: str, decimals: int) -> tuple[list, str]:
+def tile_children(item: dict, months, lang: str, decimals: int, scale: float = 1.0) -> tuple[list, str]:
     """Children and class of one tile; 无数据 and 错误 are words, 0 is a number."""
     k = all_kpis()[item["id"]]
     status = item["status"]
@@ -64,13 +64,14 @@ def tile_children(item: dict, months, lang: str, decimals: int) -> tuple[list, s
         html.Span(f" ⚠ {t('coverage', lang)} {item['coverage']:.0%}", className="tile-warning")
         if item.get("coverage") is not None and item["coverage"] < 0.999 else None,
     ])
-    spark = dcc.Graph(figure=figures.sparkline(months, item["baseline"], TONE_COLOR.get(mood, figures.MUTED)),
+    spark = dcc.Graph(figure=figures.scaled(figures.sparkline(months, item["baseline"],
+                                                              TONE_COLOR.get(mood, figures.MUTED)), scale),
                       config=figures.STATIC, className="tile-spark")
     children = [html.Div(name(item, lang), className="tile-name"), value, improvement, baseline, spark]
     return children, f"tile tile-{mood}"
 
 
-def render(serving: Serving, lang: str) -> dict:
+def render(serving: Serving, lang: str, scale: float = 1.0) -> dict:
     """Everything the refresh callback writes, computed from the serving file only."""
     doc = serving.comparison("month")
     meta = serving.meta()
@@ -81,12 +82,12 @@ def render(serving: Serving, lang: str) -> dict:
     for item in doc["kpis"]:
         if item["id"] in OUTCOMES:
             months = serving.series(item["id"], unit_id, "month", since)
-            tiles[item["id"]] = tile_children(item, months, lang, kpis[item["id"]].decimals)
+            tiles[item["id"]] = tile_children(item, months, lang, kpis[item["id"]].decimals, scale)
     return {
         "tiles": tiles,
-        "oee": _oee_figure(serving, lang),
-        "energy": _daily(serving, "energy_tce", unit_id, lang),
-        "output": _output(serving, unit_id, lang),
+        "oee": figures.scaled(_oee_figure(serving, lang), scale),
+        "energy": figures.scaled(_daily(serving, "energy_tce", unit_id, lang), scale),
+        "output": figures.scaled(_output(serving, unit_id, lang), scale),
         "sources": sources_strip(serving, lang),
         "as_of": f"{t('as_of', lang)} {meta.get('last_data_day') or '—'} · {t('published', lang)} "
                  f"{(meta.get('published_at') or '—')[:16]}",

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 LEVELS = ("enterprise", "plant", "workshop", "line", "equipment")
 STATES = ("running", "setup", "breakdown", "minor_stop", "idle", "planned_stop")
 MEDIA = ("electricity", "natural_gas", "steam", "water", "diesel", "heat")
+MAINTENANCE_KINDS = ("corrective", "preventive")
+# Units known as something other than equipment. The row check is SQL over the staged batch, where
+# the batch's own columns are rewritten to the typed relation; renaming org_unit's columns keeps
+# them out of that rewrite.
+_NOT_EQUIPMENT = "SELECT o.id FROM org_unit AS o(id, parent, lvl) WHERE o.lvl <> 'equipment'"
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,78 @@ STREAMS: dict[str, Table] = {
             row_checks=(("defective_qty exceeds inspected_qty", "defective_qty > inspected_qty"),),
         ),
         Table(
+            "maintenance_event",
+            "mes",
+            "Maintenance work orders per equipment: corrective (a failure, from its start to restoration) and "
+            "preventive (planned on a date; start and end once done). Feeds MTBF, MTTF, MTTR, CMT / PMT and "
+            "PM compliance.",
+            (
+                _c("event_id", "VARCHAR", "Work order id"),
+                _c("unit_id", "VARCHAR", "Equipment the work order is for (the maintenance KPIs start at equipment "
+                   "level)", references="org_unit"),
+                _c("kind", "VARCHAR", "corrective (after a failure) or preventive (planned)", accepted=MAINTENANCE_KINDS),
+                _c("failure_code", "VARCHAR", "Failure code of a corrective event (the breakdown reason codes of "
+                   "equipment_state)", required=False),
+                _c("start_at", "TIMESTAMP", "Failure (corrective) or work start (preventive), plant time; empty for "
+                   "a preventive order not done", required=False, not_future=True),
+                _c("end_at", "TIMESTAMP", "Restoration: the equipment is back in service (plant time)", required=False,
+                   not_future=True),
+                _c("planned_on", "DATE", "Planned date of a preventive order", required=False),
+            ),
+            key=("event_id",),
+            time_column="end_at",
+            row_checks=(
+                ("end_at must be after start_at", "end_at <= start_at"),
+                ("start_at and end_at come together (both empty only for a preventive order not done)",
+                 "(start_at IS NULL) <> (end_at IS NULL)"),
+                ("a corrective event needs start_at and end_at", "kind = 'corrective' AND start_at IS NULL"),
+                ("a preventive event needs planned_on", "kind = 'preventive' AND planned_on IS NULL"),
+                # A work order booked on a line or higher would silently count in no KPI (their lowest level is
+                # equipment), so it is rejected with a reason the plant can act on.
+                ("unit_id must be an equipment (book the work order on the machine that failed)",
+                 f"unit_id IN ({_NOT_EQUIPMENT})"),
+            ),
+        ),
+        Table(
+            "measurement",
+            "qms",
+            "Measured values of quality characteristics with their specification limits (for Cp and Cpk; a "
+            "one-sided characteristic leaves one limit empty).",
+            (
+                _c("measurement_id", "VARCHAR", "Measurement id"),
+                _c("unit_id", "VARCHAR", "Line (or equipment) whose process made the part", references="org_unit"),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("characteristic", "VARCHAR", "Characteristic measured (a drawing dimension, hardness, ...)"),
+                _c("measured_at", "TIMESTAMP", "Measurement time (plant time)", not_future=True),
+                _c("value", "DOUBLE", "Measured value, in the characteristic's unit"),
+                _c("lsl", "DOUBLE", "Lower specification limit", required=False),
+                _c("usl", "DOUBLE", "Upper specification limit", required=False),
+            ),
+            key=("measurement_id",),
+            time_column="measured_at",
+            row_checks=(
+                ("a measurement needs at least one specification limit", "lsl IS NULL AND usl IS NULL"),
+                ("lsl must be below usl", "lsl >= usl"),
+            ),
+        ),
+        Table(
+            "first_pass_test",
+            "qms",
+            "First tests at a test or inspection station: parts tested for the first time (ISO 22400 IP) and "
+            "parts that passed that first test with no rework, repair or retest (GP). Feeds first pass yield.",
+            (
+                _c("record_id", "VARCHAR", "Source record id"),
+                _c("unit_id", "VARCHAR", "Line or test station", references="org_unit"),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("tested_at", "TIMESTAMP", "End of the counted interval (plant time)", not_future=True),
+                _c("tested_qty", "DOUBLE", "IP parts tested for the first time", **QTY),
+                _c("first_pass_qty", "DOUBLE", "GP parts good at the first test", **QTY),
+            ),
+            key=("record_id",),
+            time_column="tested_at",
+            row_checks=(("first_pass_qty exceeds tested_qty", "first_pass_qty > tested_qty"),),
+        ),
+        Table(
             "output_value",
             "erp",
             "Monthly output quantity and value per plant and product.",
@@ -216,6 +293,57 @@ STREAMS: dict[str, Table] = {
             ),
             key=("unit_id", "month_on"),
             time_column="month_on",
+        ),
+        Table(
+            "sales_order",
+            "erp",
+            "Customer order lines: ordered, promised and delivered dates and quantities. An open line has no "
+            "delivered_on; a line delivered in parts carries the date of the delivery that completed it.",
+            (
+                _c("order_id", "VARCHAR", "Sales order"),
+                _c("line_no", "INTEGER", "Order line", min_value=1),
+                _c("product_id", "VARCHAR", "Product", references="product"),
+                _c("unit_id", "VARCHAR", "Plant that delivers", references="org_unit"),
+                _c("ordered_on", "DATE", "Order date", not_future=True),
+                _c("promised_on", "DATE", "Date committed to the customer"),
+                _c("delivered_on", "DATE", "Delivery date; empty while the line is open", required=False,
+                   not_future=True),
+                _c("quantity", "DOUBLE", "Ordered quantity", **QTY),
+                _c("delivered_qty", "DOUBLE", "Delivered quantity", required=False, **QTY),
+            ),
+            key=("order_id", "line_no"),
+            time_column="delivered_on",
+            row_checks=(
+                ("promised_on is before ordered_on", "promised_on < ordered_on"),
+                ("delivered_on is before ordered_on", "delivered_on < ordered_on"),
+                ("a delivered line needs delivered_qty", "delivered_on IS NOT NULL AND delivered_qty IS NULL"),
+            ),
+        ),
+        Table(
+            "purchase_order",
+            "erp",
+            "Purchase order lines: supplier, promised and received dates, received and accepted (incoming "
+            "inspection) quantities. An open line has no received_on.",
+            (
+                _c("order_id", "VARCHAR", "Purchase order"),
+                _c("line_no", "INTEGER", "Order line", min_value=1),
+                _c("supplier_id", "VARCHAR", "Supplier"),
+                _c("item_id", "VARCHAR", "Purchased item"),
+                _c("unit_id", "VARCHAR", "Receiving plant", references="org_unit"),
+                _c("promised_on", "DATE", "Delivery date the supplier committed to"),
+                _c("received_on", "DATE", "Goods receipt date; empty while the line is open", required=False,
+                   not_future=True),
+                _c("quantity", "DOUBLE", "Ordered quantity", **QTY),
+                _c("received_qty", "DOUBLE", "Received quantity", required=False, **QTY),
+                _c("accepted_qty", "DOUBLE", "Quantity accepted by incoming inspection", required=False, **QTY),
+            ),
+            key=("order_id", "line_no"),
+            time_column="received_on",
+            row_checks=(
+                ("accepted_qty exceeds received_qty", "accepted_qty > received_qty"),
+                ("a received line needs received_qty and accepted_qty",
+                 "received_on IS NOT NULL AND (received_qty IS NULL OR accepted_qty IS NULL)"),
+            ),
         ),
         Table(
             "inventory_snapshot",
@@ -320,7 +448,7 @@ def create_all(con) -> None:
 
 def markdown() -> str:
     """docs/schema.md, generated so the documentation cannot drift from the code."""
-    out = ["# Canonical model", "", "Generated from `kpis/schema.py` by `cockpit docs`; do not edit.", ""]
+    out = ["# Canonical model", "", "Generated from `connectors/schema.py` by `cockpit docs`; do not edit.", ""]
     for t in STREAMS.values():
         out += [f"## `{t.name}` ({t.system})", "", t.description, "",
                 f"Natural key: `{', '.join(t.key)}`", "",

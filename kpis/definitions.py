@@ -69,7 +69,9 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "quality_ratio", "质量比率", "Quality ratio", "%", "higher", "ratio", "line", f"{ISO} §6.10.10 (KPI 10)",
-    "GQ / PQ", "Not first pass yield: reworked units that pass count as good here.",
+    "GQ / PQ",
+    "Not first pass yield: GQ and PQ are production counts, while FPY (first_pass_yield) counts first-test "
+    "results at a test station, where a part that failed once and passed a retest is not first-pass good.",
     numerator={"good_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.2.7", "MIIT-24"),
 ))
 kpi(Kpi(
@@ -153,4 +155,129 @@ kpi(Kpi(
     "(AUPT / PBT) × effectiveness × quality ratio", "Like OEE, but setup time is not a loss.",
     components=("setup_availability", "effectiveness", "quality_ratio"), scale=1e-4,
     scenarios=("CQ-5.2.6", "MIIT-10"),
+))
+
+# --- maintenance (ISO 22400-2 KPIs 31-34 and PM compliance), per equipment, pooled above it ---
+_POOLED = ("Above equipment level the sums of the equipment are pooled (the fleet figure), never the mean of "
+           "equipment values.")
+kpi(Kpi(
+    "mtbf", "平均故障间隔时间", "MTBF", "h", "higher", "ratio", "equipment", f"{ISO} (KPI 31)",
+    "Σ operating time / Σ failure events FE; shown only with FE ≥ 5",
+    "Mean operating time between failures. Operating time is the equipment's running time (APT), its line's "
+    "when the MES records states per line; a failure is a corrective maintenance event. With fewer than 5 "
+    "failures the value is 'insufficient' (KPIS.md convention), so a month without failures is never shown as "
+    "an infinite or zero MTBF. " + _POOLED,
+    numerator={"operating_s": 1 / 3600}, denominator={"failure_count": 1}, min_denominator=5, grains=("month",),
+    scenarios=("CQ-5.2.8", "MIIT-22", "MIIT-25"),
+))
+kpi(Kpi(
+    "mttf", "平均失效前时间", "MTTF", "h", "higher", "ratio", "equipment", f"{ISO} (KPI 32)",
+    "Σ time to failure TTF / failures with a known TTF; shown only with ≥ 5 failures",
+    "TTF of a failure is the operating time from the previous restoration of the same equipment to the failure, "
+    "so unlike MTBF it leaves out the running time after the last failure of the period and counts the time "
+    "before the first one even when it fell in an earlier month. Same ≥ 5 failures rule as MTBF. " + _POOLED,
+    numerator={"ttf_s": 1 / 3600}, denominator={"ttf_count": 1}, min_denominator=5, grains=("month",),
+    scenarios=("CQ-5.2.8", "MIIT-25"),
+))
+kpi(Kpi(
+    "mttr", "平均修复时间", "MTTR", "min", "lower", "ratio", "equipment", f"{ISO} (KPI 33)",
+    "Σ time to restoration TTR / Σ failure events FE",
+    "From the failure to the equipment back in service (waiting, diagnosis, repair, restart). An equipment "
+    "without failures in the period has no MTTR: 'no_data', never 0. " + _POOLED,
+    numerator={"cmt_s": 1 / 60}, denominator={"failure_count": 1}, zero_denominator="no_data",
+    scenarios=("CQ-5.2.8", "MIIT-23"),
+))
+kpi(Kpi(
+    "corrective_maintenance_ratio", "事后维修比例", "Corrective maintenance ratio", "%", "lower", "ratio",
+    "equipment", f"{ISO} (KPI 34)", "CMT / (CMT + PMT)",
+    "Share of maintenance time spent repairing failures rather than on planned preventive work; both from "
+    "maintenance_event by the day the work started.",
+    numerator={"cmt_s": 1}, denominator={"cmt_s": 1, "pmt_s": 1}, scale=100,
+    scenarios=("CQ-5.2.8", "MIIT-25"),
+))
+kpi(Kpi(
+    "pm_compliance", "预防性维护按期完成率", "PM compliance", "%", "higher", "ratio", "equipment",
+    "KPIS.md 'other KPIs' (PM compliance)",
+    "preventive orders finished by their planned day / preventive orders planned, by planned date",
+    "On time = finished on or before the planned production day, with no grace period (some plants allow a "
+    "tenth of the PM interval); an order done late or never "
+    "counts as planned and not on time. A month's value can still fall while late orders of it arrive.",
+    numerator={"pm_on_time": 1}, denominator={"pm_planned": 1}, scale=100, grains=("month",),
+    scenarios=("MIIT-23",),
+))
+
+# --- delivery (ERP orders), per plant, by delivery or receipt date ---
+kpi(Kpi(
+    "on_time_delivery", "准时交付率", "On-time delivery", "%", "higher", "ratio", "plant",
+    "KPIS.md 'other KPIs' (OTD)", "sales order lines delivered by the promised date / lines delivered",
+    "Counted per order line on its delivery date; open lines are not counted until delivered (a late open line "
+    "shows up when it ships). The promised date is the one committed to the customer.",
+    numerator={"so_lines_on_time": 1}, denominator={"so_lines_delivered": 1}, scale=100,
+    scenarios=("CQ-5.2.1", "MIIT-7", "MIIT-40"),
+))
+kpi(Kpi(
+    "otif", "准时足量交付率", "OTIF", "%", "higher", "ratio", "plant", "KPIS.md 'other KPIs' (OTIF)",
+    "lines delivered by the promised date with delivered quantity ≥ ordered / lines delivered",
+    "On time and in full, per order line; no quantity tolerance.",
+    numerator={"so_lines_otif": 1}, denominator={"so_lines_delivered": 1}, scale=100,
+    scenarios=("MIIT-45",),
+))
+kpi(Kpi(
+    "order_to_delivery_time", "订单交付周期", "Order fulfilment cycle time", "天", "lower", "ratio", "plant",
+    "KPIS.md 'other KPIs' (order fulfilment cycle time)", "Σ (delivered_on − ordered_on) / lines delivered",
+    "Calendar days from order to delivery, averaged over the lines delivered in the period.",
+    numerator={"so_cycle_days": 1}, denominator={"so_lines_delivered": 1},
+    scenarios=("CQ-5.7.2", "MIIT-48"),
+))
+kpi(Kpi(
+    "supplier_on_time_delivery", "供应商准时交付率", "Supplier on-time delivery", "%", "higher", "ratio", "plant",
+    "KPIS.md 'other KPIs'", "purchase order lines received by the promised date / lines received",
+    "Per purchase order line on its receipt date; early receipts count as on time.",
+    numerator={"po_lines_on_time": 1}, denominator={"po_lines_received": 1}, scale=100,
+    scenarios=("CQ-5.3.2", "MIIT-44"),
+))
+kpi(Kpi(
+    "incoming_quality", "来料合格率", "Incoming quality", "%", "higher", "ratio", "plant", "KPIS.md 'other KPIs'",
+    "Σ accepted quantity / Σ received quantity",
+    "Quantity-based: accepted by incoming inspection over received, on the receipt date.",
+    numerator={"po_accepted_qty": 1}, denominator={"po_received_qty": 1}, scale=100, decimals=2,
+    scenarios=("CQ-5.3.2", "MIIT-44"),
+))
+
+# --- quality ---
+kpi(Kpi(
+    "dppm", "百万缺陷数", "DPPM", "ppm", "lower", "ratio", "line", "KPIS.md 'other KPIs' (DPPM)",
+    "Σ defective / Σ inspected × 10⁶ (in-process and final lots)",
+    "Defective parts per million inspected, from the inspection lots; incoming lots measure suppliers and are "
+    "left out.",
+    numerator={"defective_qty": 1}, denominator={"inspected_qty": 1}, scale=1e6, decimals=0,
+    scenarios=("CQ-5.5.2", "MIIT-20"),
+))
+kpi(Kpi(
+    "first_pass_yield", "一次合格率", "First pass yield", "%", "higher", "ratio", "line", f"{ISO} (KPI 15)",
+    "GP / IP: parts good at their first test / parts tested for the first time",
+    "Needs first-pass tracking (first_pass_test); without it the cockpit shows the quality ratio GQ / PQ and "
+    "does not call it FPY. A part that fails once and passes a retest counts as a first-pass failure.",
+    numerator={"fp_passed_qty": 1}, denominator={"fp_tested_qty": 1}, scale=100, decimals=2,
+    scenarios=("CQ-5.5.2", "MIIT-20"),
+))
+_CAPABILITY = ("A statistic of one characteristic (one name and one pair of limits) on one line: computed from "
+               "n, Σx and Σx² of the period's measurements with the overall sample standard deviation ŝ (long-term; "
+               "a within-subgroup σ would need subgroup tracking). A line measuring several characteristics shows "
+               "its least capable one (named in the snapshot's variant); characteristics are never pooled, so "
+               "above line level the status is 'not_applicable'. Fewer than 30 measurements: 'insufficient'. "
+               "Monthly only: a window of several months is not re-estimated from monthly snapshots.")
+kpi(Kpi(
+    "cp", "过程能力指数 Cp", "Process capability Cp", "×", "higher", "capability", "line", f"{ISO} (KPI 21)",
+    "(USL − LSL) / 6ŝ", "Potential capability if the process were centred; undefined for a one-sided "
+    "characteristic. " + _CAPABILITY,
+    denominator={"measured_n": 1}, capability="cp", min_denominator=30, grains=("month",), decimals=2,
+    scenarios=("CQ-5.2.2", "MIIT-13"),
+))
+kpi(Kpi(
+    "cpk", "过程能力指数 Cpk", "Process capability Cpk", "×", "higher", "capability", "line", f"{ISO} (KPI 22)",
+    "min(USL − x̄, x̄ − LSL) / 3ŝ", "Capability including centring: the distance from the mean to the nearer "
+    "limit in units of 3ŝ (1.33 is the usual minimum for a stable process). " + _CAPABILITY,
+    denominator={"measured_n": 1}, capability="cpk", min_denominator=30, grains=("month",), decimals=2,
+    scenarios=("CQ-5.2.2", "CQ-5.2.4", "MIIT-12", "MIIT-13"),
 ))

@@ -93,3 +93,166 @@ element(Element(
     "SELECT unit_id, month_on AS day, SUM(avg_employees) AS value FROM headcount GROUP BY ALL",
     "plant", ("headcount.avg_employees",),
 ))
+
+# --- maintenance (MES maintenance_event), per equipment -----------------------------------------------
+# An equipment's operating time is its own running time when the MES records states per equipment,
+# else its line's: on a flow line every station runs while the line runs. Above equipment level the
+# reliability KPIs are pooled (Σ operating time of the equipment / Σ their failures, the fleet MTBF),
+# not the time between stops of the line.
+_EQUIPMENT = """equipment AS (
+    SELECT e.unit_id, e.parent_id, CASE WHEN o.unit_id IS NULL THEN e.parent_id ELSE e.unit_id END AS state_unit
+    FROM org_unit e LEFT JOIN (SELECT DISTINCT unit_id FROM equipment_state) o ON o.unit_id = e.unit_id
+    WHERE e.level = 'equipment')"""
+_OPERATING = f"""WITH {_EQUIPMENT},
+running AS (
+    SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value
+    FROM equipment_state WHERE state = 'running' GROUP BY ALL),
+operating AS (SELECT q.unit_id, q.parent_id, r.day, r.value FROM equipment q JOIN running r ON r.unit_id = q.state_unit)"""
+_FAILURES = "SELECT * FROM maintenance_event WHERE kind = 'corrective' AND start_at IS NOT NULL"
+# Time to failure of each failure: operating time since the previous restoration of the same equipment
+# (since its first state record for its first failure), read off a running-seconds clock by ASOF joins.
+_TTF = f"""WITH {_EQUIPMENT},
+clock AS (
+    SELECT unit_id, start_at, end_at, epoch(end_at) - epoch(start_at) AS length_s,
+           SUM(epoch(end_at) - epoch(start_at)) OVER (PARTITION BY unit_id ORDER BY start_at
+               ROWS UNBOUNDED PRECEDING) - (epoch(end_at) - epoch(start_at)) AS before_s
+    FROM equipment_state WHERE state = 'running'),
+failure AS (
+    SELECT f.unit_id, q.state_unit, f.start_at,
+           lag(f.end_at) OVER (PARTITION BY f.unit_id ORDER BY f.start_at) AS previous_end
+    FROM ({_FAILURES}) f JOIN equipment q USING (unit_id)),
+at_failure AS (
+    SELECT f.*, c.before_s + least(greatest(epoch(f.start_at) - epoch(c.start_at), 0), c.length_s) AS up_s
+    FROM failure f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at),
+ttf AS (
+    SELECT a.unit_id, prod_day(a.start_at) AS day,
+           a.up_s - COALESCE(c.before_s + least(greatest(epoch(a.previous_end) - epoch(c.start_at), 0), c.length_s),
+                             0) AS ttf_s
+    FROM at_failure a ASOF LEFT JOIN clock c ON c.unit_id = a.state_unit AND a.previous_end >= c.start_at)"""
+_EVENTS = """SELECT unit_id, prod_day(start_at) AS day,
+    SUM(CASE WHEN kind = 'corrective' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS cmt_s,
+    SUM(CASE WHEN kind = 'preventive' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS pmt_s
+    FROM maintenance_event WHERE start_at IS NOT NULL AND end_at IS NOT NULL GROUP BY ALL"""
+_PM = """SELECT unit_id, planned_on AS day, CAST(count(*) AS DOUBLE) AS planned,
+    CAST(count(*) FILTER (WHERE end_at IS NOT NULL AND prod_day(end_at) <= planned_on) AS DOUBLE) AS on_time
+    FROM maintenance_event WHERE kind = 'preventive' AND planned_on IS NOT NULL GROUP BY ALL"""
+_MAINTENANCE = ("maintenance_event.kind", "maintenance_event.start_at", "maintenance_event.end_at")
+
+element(Element(
+    "operating_s", "s",
+    "Operating time of an equipment: its running time (APT), from its own states or else its line's",
+    f"{_OPERATING} SELECT unit_id, day, value FROM operating",
+    "equipment", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"),
+))
+element(Element(
+    "failure_count", "次",
+    "FE failure events: corrective maintenance events by the day of the failure. Operating days without a "
+    "failure count 0 while the equipment's line reports maintenance, so failure-free equipment stays in the "
+    "pooled MTBF",
+    f"""{_OPERATING},
+    span AS (SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
+             FROM maintenance_event m JOIN equipment q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
+    SELECT unit_id, day, SUM(n) AS value FROM (
+        SELECT unit_id, prod_day(start_at) AS day, 1.0 AS n FROM ({_FAILURES})
+        UNION ALL
+        SELECT o.unit_id, o.day, 0.0 FROM operating o JOIN span s USING (parent_id)
+        WHERE o.day BETWEEN s.first_day AND s.last_day)
+    GROUP BY ALL""",
+    "equipment", _MAINTENANCE,
+))
+element(Element(
+    "ttf_s", "s", "TTF time to failure: operating time from the previous restoration to the failure, per failure",
+    f"{_TTF} SELECT unit_id, day, SUM(ttf_s) AS value FROM ttf GROUP BY ALL",
+    "equipment", (*_MAINTENANCE, "equipment_state.state"),
+))
+element(Element(
+    "ttf_count", "次", "Failures with a known time to failure (the equipment's running time is recorded)",
+    f"{_TTF} SELECT unit_id, day, CAST(count(*) AS DOUBLE) AS value FROM ttf WHERE ttf_s IS NOT NULL GROUP BY ALL",
+    "equipment", (*_MAINTENANCE, "equipment_state.state"),
+))
+element(Element(
+    "cmt_s", "s", "CMT corrective maintenance time: Σ time to restoration (TTR) of failures",
+    f"SELECT unit_id, day, cmt_s AS value FROM ({_EVENTS})", "equipment", _MAINTENANCE,
+))
+element(Element(
+    "pmt_s", "s", "PMT preventive maintenance time: Σ duration of preventive work done",
+    f"SELECT unit_id, day, pmt_s AS value FROM ({_EVENTS})", "equipment", _MAINTENANCE,
+))
+element(Element(
+    "pm_planned", "次", "Preventive orders planned, by planned date (done or not)",
+    f"SELECT unit_id, day, planned AS value FROM ({_PM})", "equipment",
+    ("maintenance_event.kind", "maintenance_event.planned_on"),
+))
+element(Element(
+    "pm_on_time", "次", "Preventive orders finished on or before their planned (production) day, by planned date",
+    f"SELECT unit_id, day, on_time AS value FROM ({_PM})", "equipment",
+    ("maintenance_event.kind", "maintenance_event.planned_on", "maintenance_event.end_at"),
+))
+
+# --- orders (ERP sales_order, purchase_order), per plant, on the delivery or receipt date --------------
+_SALES = """SELECT unit_id, delivered_on AS day, CAST(count(*) AS DOUBLE) AS lines,
+    CAST(count(*) FILTER (WHERE delivered_on <= promised_on) AS DOUBLE) AS on_time,
+    CAST(count(*) FILTER (WHERE delivered_on <= promised_on AND delivered_qty >= quantity) AS DOUBLE) AS otif,
+    CAST(SUM(delivered_on - ordered_on) AS DOUBLE) AS days
+    FROM sales_order WHERE delivered_on IS NOT NULL GROUP BY ALL"""
+_PURCHASES = """SELECT unit_id, received_on AS day, CAST(count(*) AS DOUBLE) AS lines,
+    CAST(count(*) FILTER (WHERE received_on <= promised_on) AS DOUBLE) AS on_time,
+    SUM(received_qty) AS received, SUM(accepted_qty) AS accepted
+    FROM purchase_order WHERE received_on IS NOT NULL GROUP BY ALL"""
+
+
+def _from(name: str, unit: str, description: str, query: str, column: str, source: tuple[str, ...]) -> Element:
+    return element(Element(name, unit, description, f"SELECT unit_id, day, {column} AS value FROM ({query})",
+                           "plant", source))
+
+
+_SO = ("sales_order.delivered_on", "sales_order.promised_on")
+_PO = ("purchase_order.received_on", "purchase_order.promised_on")
+_from("so_lines_delivered", "行", "Sales order lines delivered, by delivery date", _SALES, "lines", _SO)
+_from("so_lines_on_time", "行", "Sales order lines delivered on or before the promised date", _SALES, "on_time", _SO)
+_from("so_lines_otif", "行", "Sales order lines delivered on time and in full (delivered_qty ≥ quantity)", _SALES,
+      "otif", (*_SO, "sales_order.quantity", "sales_order.delivered_qty"))
+_from("so_cycle_days", "天", "Σ days from order to delivery of the delivered lines", _SALES, "days",
+      ("sales_order.ordered_on", "sales_order.delivered_on"))
+_from("po_lines_received", "行", "Purchase order lines received, by receipt date", _PURCHASES, "lines", _PO)
+_from("po_lines_on_time", "行", "Purchase order lines received on or before the promised date", _PURCHASES,
+      "on_time", _PO)
+_from("po_received_qty", "件", "Quantity received from suppliers", _PURCHASES, "received",
+      ("purchase_order.received_on", "purchase_order.received_qty"))
+_from("po_accepted_qty", "件", "Quantity accepted by incoming inspection", _PURCHASES, "accepted",
+      ("purchase_order.received_on", "purchase_order.accepted_qty"))
+
+# --- quality (QMS), per line ----------------------------------------------------------------------------
+# Incoming lots inspect suppliers' parts: they belong to incoming quality, not to the plant's DPPM.
+_LOTS = "FROM quality_inspection WHERE stage IS NULL OR stage <> 'incoming'"
+element(Element(
+    "inspected_qty", "件", "Parts inspected in in-process and final lots (incoming lots excluded)",
+    f"SELECT unit_id, prod_day(inspected_at) AS day, SUM(inspected_qty) AS value {_LOTS} GROUP BY ALL",
+    "line", ("quality_inspection.inspected_qty", "quality_inspection.inspected_at"),
+))
+element(Element(
+    "defective_qty", "件", "Defective parts found in in-process and final lots (incoming lots excluded)",
+    f"SELECT unit_id, prod_day(inspected_at) AS day, SUM(defective_qty) AS value {_LOTS} GROUP BY ALL",
+    "line", ("quality_inspection.defective_qty", "quality_inspection.inspected_at"),
+))
+element(Element(
+    "fp_tested_qty", "件", "IP parts tested for the first time",
+    "SELECT unit_id, prod_day(tested_at) AS day, SUM(tested_qty) AS value FROM first_pass_test GROUP BY ALL",
+    "line", ("first_pass_test.tested_qty", "first_pass_test.tested_at"),
+))
+element(Element(
+    "fp_passed_qty", "件", "GP parts good at the first test",
+    "SELECT unit_id, prod_day(tested_at) AS day, SUM(first_pass_qty) AS value FROM first_pass_test GROUP BY ALL",
+    "line", ("first_pass_test.first_pass_qty", "first_pass_test.tested_at"),
+))
+# Deviations from a per-group reference (the middle of the limits, or the one limit) keep Σd² exact
+# enough: raw diameters of 40 mm with a spread of microns would lose digits in Σx² − (Σx)²/n.
+element(Element(
+    "measured_n", "个", "Measurements of quality characteristics (the sample of Cp and Cpk)",
+    "SELECT unit_id, prod_day(measured_at) AS day, CAST(count(*) AS DOUBLE) AS value FROM measurement GROUP BY ALL",
+    "line", ("measurement.value", "measurement.lsl", "measurement.usl", "measurement.characteristic"),
+    sample_sql="""SELECT unit_id, prod_day(measured_at) AS day, characteristic, lsl, usl,
+        count(*) AS n, SUM(value - COALESCE((lsl + usl) / 2, lsl, usl)) AS sum_d,
+        SUM((value - COALESCE((lsl + usl) / 2, lsl, usl)) ** 2) AS sum_dd
+        FROM measurement GROUP BY ALL""",
+))

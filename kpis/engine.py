@@ -1,7 +1,8 @@
 """The KPI engine: elements once per (unit, production day), then every KPI, grain and level in one pass.
 
 Roll-ups walk the org tree through a closure table and add numerators and denominators; a
-product KPI (OEE) multiplies its rolled-up factors. Nothing here knows about Dash or files.
+product KPI (OEE) multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
+characteristic at its lowest level, not rolled up. Nothing here knows about Dash or files.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
 def _terms() -> pd.DataFrame:
     rows = []
     for k in all_kpis().values():
+        if k.kind == "capability":
+            continue  # a statistic of its sample, not a sum of elements: see _capability_sql
         for side, combo in (("num", k.numerator), ("den", k.denominator)):
             for el, coef in combo.items():
                 for grain in k.grains:
@@ -65,6 +68,52 @@ def element_sql() -> str:
         for name, e in sorted(all_elements().items())
     ]
     return "\nUNION ALL\n".join(parts)
+
+
+def _capability_sql(kpi_id: str) -> str:
+    """Snapshots of one capability KPI: per unit at its lowest level, characteristic by characteristic.
+
+    Each characteristic (name and limits) gets its own n, mean and overall sample deviation; the unit
+    shows its least capable characteristic, named in `variant`. Units above are 'not_applicable'.
+    """
+    k = all_kpis()[kpi_id]
+    sample = all_elements()[next(iter(k.denominator))].sample_sql
+    rank = LEVELS.index(k.lowest_level) + 1
+    stat = ("(usl - lsl) / (6 * sd)" if k.capability == "cp"
+            else "least((usl - ref) - mean_d, mean_d - (lsl - ref)) / (3 * sd)")
+    start = {"day": "day", "month": "date_trunc('month', day)"}
+    periods = " UNION ALL ".join(f"SELECT '{g}' AS grain, {start[g]} AS period_start, * FROM s" for g in k.grains)
+    return f"""
+        WITH s AS (SELECT * FROM ({sample}) WHERE $first IS NULL OR day >= $first),
+        per_group AS (
+            SELECT p.grain, c.ancestor AS unit_id, p.period_start, p.characteristic, p.lsl, p.usl,
+                   SUM(p.n) AS n, SUM(p.sum_d) AS sum_d, SUM(p.sum_dd) AS sum_dd, max(p.day) AS last_day
+            FROM ({periods}) p JOIN org_closure c ON c.descendant = p.unit_id
+            WHERE c.ancestor_rank = {rank} GROUP BY ALL),
+        stats AS (
+            SELECT *, COALESCE((lsl + usl) / 2, lsl, usl) AS ref, sum_d / n AS mean_d,
+                   CASE WHEN n > 1 THEN sqrt(greatest(sum_dd - sum_d * sum_d / n, 0) / (n - 1)) END AS sd
+            FROM per_group),
+        groups AS (
+            SELECT *, CASE WHEN n >= {float(k.min_denominator)!r} AND sd > 0 THEN {stat} END AS cap,
+                   n >= {float(k.min_denominator)!r} AND sd > 0 AS enough,
+                   characteristic || ' [' || COALESCE(CAST(lsl AS VARCHAR), '') || ', '
+                       || COALESCE(CAST(usl AS VARCHAR), '') || ']' AS label
+            FROM stats),
+        units AS (
+            SELECT '{kpi_id}' AS kpi_id, unit_id, grain, period_start, min(cap) AS value,
+                   CAST(NULL AS DOUBLE) AS numerator, CAST(COALESCE(arg_min(n, cap), max(n)) AS DOUBLE) AS denominator,
+                   CASE WHEN count(cap) > 0 THEN 'ok' WHEN bool_or(enough) THEN 'not_applicable'
+                        ELSE 'insufficient' END AS status,
+                   'characteristic=' || arg_min(label, cap) AS variant,
+                   max(last_day) AS last_day, count(*) AS n_units, count(cap) AS n_complete
+            FROM groups GROUP BY ALL)
+        SELECT * FROM units
+        UNION ALL  -- never pooled across characteristics or units: above the lowest level it does not apply
+        SELECT u.kpi_id, c.ancestor, u.grain, u.period_start, NULL, NULL, NULL, 'not_applicable', NULL,
+               max(u.last_day), NULL, NULL
+        FROM units u JOIN org_closure c ON c.descendant = u.unit_id
+        WHERE c.ancestor_rank < {rank} GROUP BY ALL"""
 
 
 def compute(
@@ -163,6 +212,10 @@ def compute(
             GROUP BY p.kpi_id, n.unit_id, n.grain, n.period_start""",
             [list(STATUS_PRIORITY)],
         )
+        caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
+        if caps:
+            con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
+                        + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
         variant = f"electricity={energy_variant}"
         energy_kpis = [k.id for k in all_kpis().values() if "energy_kgce" in k.elements]
         con.begin()
@@ -178,11 +231,16 @@ def compute(
             FROM kpi_new""",
             [energy_kpis, variant, now],
         )
-        written = con.execute("SELECT count(*) FROM kpi_new").fetchall()[0][0]
+        if caps:
+            con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value, numerator,
+                denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
+                FROM kpi_capability""", [now])
+        written = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                      for t in ("kpi_new", *(["kpi_capability"] if caps else [])))
         con.commit()
         return written
     finally:
         for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
             con.unregister(name)
-        for temp in ("element_day", "element_at", "kpi_base", "kpi_sums", "kpi_new"):
+        for temp in ("element_day", "element_at", "kpi_base", "kpi_sums", "kpi_new", "kpi_capability"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

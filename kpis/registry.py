@@ -2,6 +2,8 @@
 
 A ratio KPI names its numerator and denominator as linear combinations of elements, so every
 roll-up (org level, day to month to year) is Σ numerator / Σ denominator, never a mean of ratios.
+A capability KPI (Cp, Cpk) is the one exception: a statistic of one characteristic's sample, computed
+per unit at its lowest level from n, Σx and Σx² and never pooled across characteristics or units.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from connectors.schema import LEVELS
 
 DIRECTIONS = ("lower", "higher")
-KINDS = ("ratio", "sum", "product")
+KINDS = ("ratio", "sum", "product", "capability")
+CAPABILITY = ("cp", "cpk")
 GRAINS = ("day", "month")
 
 
@@ -25,6 +28,9 @@ class Element:
     sql: str
     level: str  # lowest level the data arrives at (for documentation)
     source: tuple[str, ...] = ()  # "table.field" it reads, so scenario coverage can say what is missing
+    # For a capability KPI's sample: SQL returning unit_id, day, characteristic, lsl, usl, n, sum_d, sum_dd
+    # with d = value - the group's reference (a constant per characteristic and limits, for precision).
+    sample_sql: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Kpi:
     numerator: dict[str, float] = field(default_factory=dict)
     denominator: dict[str, float] = field(default_factory=dict)
     components: tuple[str, ...] = ()  # for kind == 'product'
+    capability: str = ""  # for kind == 'capability': 'cp' or 'cpk'
     scale: float = 1.0
     grains: tuple[str, ...] = GRAINS
     scenarios: tuple[str, ...] = ()
@@ -57,6 +64,9 @@ class Kpi:
         assert set(self.grains) <= set(GRAINS), self.id
         if self.kind == "product":
             assert self.components and not self.numerator, self.id
+        elif self.kind == "capability":
+            # the denominator names the sample (its n is stored as the snapshot's denominator)
+            assert self.capability in CAPABILITY and not self.numerator and len(self.denominator) == 1, self.id
         else:
             assert self.numerator, self.id
         if self.kind == "ratio":
@@ -92,6 +102,8 @@ def kpi(k: Kpi) -> Kpi:
         absent = set(k.components) - set(KPIS)
         if absent:
             raise ValueError(f"KPI {k.id} multiplies undeclared KPIs {sorted(absent)}")
+    if k.kind == "capability" and not all(ELEMENTS[e].sample_sql for e in k.denominator):
+        raise ValueError(f"KPI {k.id} needs a sample element (with sample_sql)")
     KPIS[k.id] = k
     return k
 

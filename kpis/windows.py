@@ -1,4 +1,7 @@
-"""KPI values over a window of months, rolled up from the monthly numerators and denominators."""
+"""KPI values over a window of months, rolled up from the monthly numerators and denominators.
+
+Capability KPIs (Cp, Cpk) are statistics of one month's sample: only a one-month window has a value.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,16 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
         den = has["denominator"].sum() if (len(has) and k.kind == "ratio") else None
         if not len(has):
             value, status = None, "no_data"
+        elif k.kind == "capability":
+            # A statistic of one month's sample: a longer window would need each characteristic's n, Σx
+            # and Σx², which the monthly snapshot does not keep; averaging monthly Cpk would be wrong.
+            num = None
+            if len(window.months()) == 1:
+                row = has.iloc[0]
+                den, status = row["denominator"], row["status"]
+                value = row["value"] if status == "ok" else None
+            else:
+                value, den, status = None, None, "not_applicable"
         elif k.kind == "sum":
             value, status = num, "ok"
         elif den == 0:

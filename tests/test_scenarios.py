@@ -28,7 +28,8 @@ def test_every_indicator_is_a_kpi_or_planned_and_not_both():
 
 
 def test_coverage_follows_loaded_streams():
-    status = {k: "ok" for k in all_kpis()}
+    # on-time delivery is a KPI, but sales_order is not among the loaded tables: it cannot be 'ok'
+    status = {k: "ok" for k in all_kpis() if k != "on_time_delivery"}
     by_id = {e["id"]: e for e in scenarios(status, ALL_TABLES)}
     assert by_id["CQ-5.2.7"]["status"] == "computed"  # OEE and availability
     assert by_id["CQ-5.2.1"]["status"] == "partial"  # plan attainment yes, on-time delivery needs ERP orders

@@ -1,10 +1,10 @@
-"""Write the demo plant's history as a factory would export it: gzip CSVs per system (mes, erp, wms, ems).
+"""Write the demo plant's history as a factory would export it: gzip CSVs per system (mes, qms, erp, wms, ems).
 
     python -m connectors.demo.export [--out sample_data/exports] [--from 2024-01-01 --to 2026-01-01]
                                      [--go-live 2025-01-01] [--seed 42] [--master sample_data/master]
 
-MES files have Chinese headers (the quality files are GBK, as older MES servers write them); ERP
-and EMS use English headers, WMS Chinese ones. A file holds the rows completed in its period, so
+MES and QMS files have Chinese headers (the quality files are GBK, as older MES servers write them);
+ERP and EMS use English headers, WMS Chinese ones. A file holds the rows completed in its period, so
 monthly files never overlap. Output is byte-reproducible (gzip mtime 0, no file name inside).
 """
 
@@ -67,6 +67,15 @@ SPECS = (
         "lot_id": "检验批号", "unit_id": "产线", "product_id": "产品编码", "inspected_at": "检验时间",
         "stage": "检验阶段", "inspected_qty": "检验数量", "defective_qty": "不良数量", "defect_type": "不良类型"},
         encoding="gbk", integers=("inspected_qty", "defective_qty")),
+    FileSpec("mes", "maintenance", "maintenance_event", {
+        "event_id": "工单号", "unit_id": "设备编码", "kind": "维修类型", "failure_code": "故障代码",
+        "start_at": "开始时间", "end_at": "结束时间", "planned_on": "计划日期"}),
+    FileSpec("qms", "measurement", "measurement", {
+        "measurement_id": "测量编号", "unit_id": "产线", "product_id": "产品编码", "characteristic": "检验特性",
+        "measured_at": "测量时间", "value": "测量值", "lsl": "下限", "usl": "上限"}),
+    FileSpec("qms", "first_pass", "first_pass_test", {
+        "record_id": "记录号", "unit_id": "产线", "product_id": "产品编码", "tested_at": "测试时间",
+        "tested_qty": "首次测试数", "first_pass_qty": "一次通过数"}, integers=("tested_qty", "first_pass_qty")),
     FileSpec("erp", "output_value", "output_value", {
         "unit_id": "plant", "product_id": "material", "month_on": "period", "quantity": "quantity",
         "value_cny": "amount_cny"}, monthly=False, integers=("quantity",)),
@@ -75,6 +84,15 @@ SPECS = (
         monthly=False),
     FileSpec("erp", "headcount", "headcount", {
         "unit_id": "org_unit", "month_on": "period", "avg_employees": "avg_headcount"}, monthly=False),
+    FileSpec("erp", "sales_order", "sales_order", {
+        "order_id": "order_no", "line_no": "item_no", "product_id": "material", "unit_id": "plant",
+        "ordered_on": "order_date", "promised_on": "committed_date", "delivered_on": "delivery_date",
+        "quantity": "order_qty", "delivered_qty": "delivered_qty"}, monthly=False,
+        integers=("quantity", "delivered_qty")),
+    FileSpec("erp", "purchase_order", "purchase_order", {
+        "order_id": "po_no", "line_no": "po_item", "supplier_id": "vendor", "item_id": "material", "unit_id": "plant",
+        "promised_on": "promised_date", "received_on": "gr_date", "quantity": "order_qty", "received_qty": "gr_qty",
+        "accepted_qty": "accepted_qty"}, monthly=False, integers=("quantity", "received_qty", "accepted_qty")),
     FileSpec("wms", "inventory", "inventory_snapshot", {
         "warehouse_id": "仓库", "unit_id": "工厂", "item_id": "物料编码", "snapshot_on": "库存日期",
         "quantity": "库存数量", "value_cny": "库存金额"}, monthly=False, integers=("quantity",)),

@@ -28,6 +28,34 @@ def rng(seed: int, tag: int, key: str, ordinal: int) -> np.random.Generator:
     return np.random.default_rng([seed, tag, stable_hash(key), int(ordinal)])
 
 
+_M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective scramble of 64-bit integers (wrapping arithmetic on purpose)."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def hashed_uniform(seed: int, tag: int, key: str, ints: np.ndarray, k: int) -> np.ndarray:
+    """(len(ints), k) uniforms in [0, 1) that depend only on (seed, purpose, unit, each integer).
+
+    For events whose count varies (failures, order lines): an event keyed by its own time or day
+    draws the same numbers whatever window asks for it, without a generator object per event.
+    """
+    with np.errstate(over="ignore"):
+        base = _mix(np.uint64(stable_hash(f"{seed}:{tag}:{key}")) + _GOLDEN)
+        x = _mix(base ^ (np.asarray(ints, dtype=np.int64).astype(np.uint64) * _GOLDEN))
+        h = _mix(x[:, None] + (np.arange(1, k + 1, dtype=np.uint64) * _GOLDEN)[None, :])
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+
+def normal_from(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """Standard normals from two uniforms (Box-Muller)."""
+    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
 def unit_factor(seed: int, key: str, spread: float) -> float:
     """A fixed per-unit multiplier in [1 - spread, 1 + spread]: lines differ, stably per seed."""
     u = np.random.default_rng([seed, 99, stable_hash(key)]).random()
@@ -55,6 +83,7 @@ class Line:
     plant_id: str
     n_equipment: int
     products: tuple[int, ...]  # row indices into Master.product
+    equipment: tuple[str, ...] = ()  # equipment unit ids, in sort order
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,7 @@ class Master:
     workshops: dict[str, tuple[str, ...]]  # workshop -> its lines
     plant_of: dict[str, str]  # workshop or line -> plant
     lines: tuple[Line, ...]
+    characteristic: pd.DataFrame  # product_id, characteristic, lsl, usl: the measured key characteristic
 
     @property
     def cycle_s(self) -> np.ndarray:
@@ -117,8 +147,22 @@ def load_master(master_dir: Path) -> Master:
             plant_of[ws] = plant
             for line in ws_lines:
                 plant_of[line] = plant
-                n_eq = len(_children(org, line, "equipment"))
-                lines.append(Line(line, ws, plant, max(n_eq, 1), products))
+                equipment = tuple(_children(org, line, "equipment"))
+                lines.append(Line(line, ws, plant, max(len(equipment), 1), products, equipment))
     if not lines:
         raise ValueError(f"{master_dir}/org_unit.csv has no plant > workshop > line path")
-    return Master(org, product, meter, plants, workshops, plant_of, tuple(lines))
+    return Master(org, product, meter, plants, workshops, plant_of, tuple(lines), _characteristics(master_dir, product))
+
+
+def _characteristics(master_dir: Path, product: pd.DataFrame) -> pd.DataFrame:
+    """characteristic.csv (a drawing's key characteristic per product), or a generic one when absent."""
+    path = master_dir / "characteristic.csv"
+    if path.exists():
+        spec = pd.read_csv(path, dtype={"product_id": str, "characteristic": str})
+    else:
+        spec = pd.DataFrame({"product_id": product["product_id"], "characteristic": "key dimension (mm)",
+                             "lsl": 9.95, "usl": 10.05})
+    spec = product[["product_id"]].merge(spec, on="product_id", how="left")
+    if spec["lsl"].isna().any() or spec["usl"].isna().any():
+        raise ValueError(f"{path}: every product needs a characteristic with lsl and usl")
+    return spec

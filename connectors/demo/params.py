@@ -105,3 +105,33 @@ FG_COVER_DAYS = Lever(7.0, 5.0)
 RM_COVER_DAYS = Lever(12.0, 8.5)
 RM_ITEMS = ((1.0, 0.35), (0.4, None), (0.1, None))  # (use per unit, unit cost share of price or None)
 RM_FIXED_COST = {1: 14.0, 2: 36.0}  # CNY per unit for the items without a price share
+
+# Maintenance. Every breakdown interval of a line is a corrective work order on one of its equipment;
+# equipment differ in how often they fail (weights exp(EQUIPMENT_FAILURE_SD x z)), so rarely failing
+# machines have months with fewer than 5 failures. Preventive orders are planned on Sundays (no shifts).
+EQUIPMENT_FAILURE_SD = 0.6
+PM_INTERVAL_WEEKS = (2, 4, 4, 6, 8)  # one per equipment, picked by its hash
+PM_LATE = Lever(0.16, 0.05)  # done one (or two) Sundays late
+PM_MISSED = Lever(0.04, 0.01)  # never done; closed a week after the planned day
+PM_HOURS = Lever(3.0, 4.5)  # median duration: PM gets more thorough after go-live
+PM_LATE_TWO_WEEKS = 0.25  # share of the late ones done two weeks late
+
+# Measurements: SAMPLE_PARTS consecutive parts per shift, 4 h into it. Position of the mean and spread
+# are in half-tolerances: Cpk = (1 - |bias|) / (3 sd) per characteristic, about 1.1 before and 1.65 after
+# go-live (a line shows its weakest product, about 1.0 and 1.45).
+SAMPLE_PARTS = 5
+MEAN_BIAS = Lever(0.12, 0.05)
+PROCESS_SD = Lever(0.26, 0.19)
+DAY_DRIFT_SD = 0.05
+NO_FAULT_FOUND = Lever(0.009, 0.004)  # first test failed, retest passed without rework: not first-pass good
+
+# Orders. Sales order lines per plant and weekday; delivery and supplier reliability rise after go-live.
+SALES_ORDERS_PER_DAY = (3, 6)
+SALES_LEAD_DAYS = (7, 28)
+SALES_ON_TIME = Lever(0.86, 0.94)
+SALES_IN_FULL = Lever(0.95, 0.985)
+PURCHASE_LINES_PER_DAY = (2, 4)
+PURCHASE_ON_TIME = Lever(0.82, 0.92)
+PURCHASE_SHORT = 0.05  # share of receipts short of the ordered quantity
+INCOMING_REJECT_LOTS = Lever(0.08, 0.04)  # share of receipts with rejects (2-20 % of the lot)
+SUPPLIERS = 8

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.demo import business, energy, mes, warehouse
+from connectors.demo import business, energy, maintenance, mes, orders, qms, warehouse
 from connectors.demo.calendar import days_between, month_index, production_day, to_seconds
 from connectors.demo.master import MASTER_STREAMS, load_master
 from connectors.demo.production import LineBlock, simulate
@@ -34,7 +34,8 @@ def _naive(ts) -> datetime:
 class DemoPlant:
     """A deterministic demo plant: a pure function of (seed, unit, time), read from master CSVs."""
 
-    STREAMS = (*MASTER_STREAMS, *mes.STREAMS, "energy_reading", *business.STREAMS, *warehouse.STREAMS)
+    STREAMS = (*MASTER_STREAMS, *mes.STREAMS, "maintenance_event", *qms.STREAMS, "energy_reading", *business.STREAMS,
+               *orders.STREAMS, *warehouse.STREAMS)
 
     def __init__(self, master_dir: Path | str, seed: int = 42, go_live: date | str = date(2025, 1, 1)):
         self.master = load_master(Path(master_dir))
@@ -59,12 +60,20 @@ class DemoPlant:
         first, last = production_day(start) - 1, production_day(end)
         if stream in mes.STREAMS:
             return mes.STREAMS[stream](self.master, self.line_blocks(first, last))
+        if stream == "maintenance_event":
+            return maintenance.maintenance_event(self, first, last)
+        if stream in qms.STREAMS:
+            return qms.STREAMS[stream](self, self.line_blocks(first, last))
         if stream == "energy_reading":
             return energy.energy_reading(self, first, last)
         if stream in business.STREAMS:
             # a month is complete on the first day of the next one
             months = np.arange(month_index(np.array([first]))[0] - 1, month_index(np.array([last + 1]))[0] + 1)
             return business.STREAMS[stream](self, months)
+        if stream in orders.STREAMS:
+            # a line completes up to LOOKBACK_DAYS after its order day
+            days = days_between(start.date() - timedelta(days=orders.LOOKBACK_DAYS), end.date())
+            return orders.STREAMS[stream](self, days)
         days = days_between(start.date() - timedelta(days=1), end.date())
         return warehouse.STREAMS[stream](self, days)
 

@@ -53,10 +53,13 @@ def frame(stream: str, rows: Rows) -> pd.DataFrame:
     out = {}
     for c in STREAMS[stream].columns:
         v = rows.columns[c.name]
+        # an optional TIMESTAMP or DATE arrives as float with NaN where it is empty
+        missing = np.isnan(v) if v.dtype.kind == "f" else np.zeros(len(v), dtype=bool)
         if c.type == "TIMESTAMP":
-            out[c.name] = pd.Series(to_datetime64(v.astype(np.int64)))
+            t = to_datetime64(np.where(missing, 0, v).astype(np.int64))
+            out[c.name] = pd.Series(np.where(missing, np.datetime64("NaT"), t).astype(t.dtype))
         elif c.type == "DATE":
-            out[c.name] = pd.Series([date.fromordinal(int(d)) for d in v], dtype=object)
+            out[c.name] = pd.Series([None if m else date.fromordinal(int(d)) for d, m in zip(v, missing)], dtype=object)
         elif c.type == "DOUBLE":
             out[c.name] = pd.Series(v, dtype="float64")
         elif c.type == "INTEGER":

@@ -55,6 +55,7 @@ def schedule_seconds(text: str) -> int | None:
 class Settings:
     path: Path
     store_dir: Path
+    memory_limit: str = "4GB"
     timezone: str = "Asia/Shanghai"
     day_start_minutes: int = 480
     baseline_from: date | None = None  # None: automatic (see kpis.periods)
@@ -65,6 +66,7 @@ class Settings:
     refresh_s: int = 10
     rotate_s: int = 0
     language: str = "zh"
+    admin_from_loopback: bool = True  # false behind a reverse proxy on the same host: then only the token opens /admin
     demo: Mapping[str, Any] = field(default_factory=dict)
     connectors: Mapping[str, ConnectorSpec] = field(default_factory=dict)
 
@@ -90,6 +92,12 @@ def _date(value: Any, key: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise ConfigError(f"{key} = {value!r} is not a date like 2024-01-01") from None
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} = {value!r} must be true or false")
+    return value
 
 
 def _day_start(text: str) -> int:
@@ -174,6 +182,7 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
     settings = Settings(
         path=path,
         store_dir=store_dir if store_dir.is_absolute() else (base / store_dir).resolve(),
+        memory_limit=str(store.get("memory_limit", "4GB")),
         timezone=str(plant.get("timezone", "Asia/Shanghai")),
         day_start_minutes=_day_start(plant.get("day_start", "08:00")),
         baseline_from=_date(periods.get("baseline_from"), "periods.baseline_from"),
@@ -184,6 +193,7 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
         refresh_s=int(web.get("refresh_s", 10)),
         rotate_s=int(web.get("rotate_s", 0)),
         language=str(web.get("language", "zh")),
+        admin_from_loopback=_bool(web.get("admin_from_loopback", True), "web.admin_from_loopback"),
         demo=demo,
         connectors={
             name: _connector(name, spec, base, demo, environ, str(plant.get("timezone", "Asia/Shanghai")))

@@ -61,7 +61,8 @@ def writer_lock(settings: Settings, role: str):
 def open_store(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open (and create if new) the canonical store. Call only while holding the writer lock."""
     settings.store_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.store_path))
+    # A bounded memory limit lets DuckDB spill big load runs to disk instead of growing with the file.
+    con = duckdb.connect(str(settings.store_path), config={"memory_limit": settings.memory_limit})
     _drop_stale_derived_tables(con)
     create_all(con)
     con.execute("CREATE TABLE IF NOT EXISTS store_setting (key VARCHAR PRIMARY KEY, value VARCHAR)")

@@ -183,7 +183,6 @@ def run_connector(
     con: duckdb.DuckDBPyConnection, spec: ConnectorSpec, now: datetime, connector: Connector | None = None
 ) -> RunResult:
     """Run one connector into the store; never raises for bad data, it records a failed run instead."""
-    connector = connector or registry.create(spec)
     table = spec.table
     _ensure_bookkeeping(con)
     run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
@@ -192,6 +191,8 @@ def run_connector(
     ctx = RunContext(now=now, state=_state(con, spec.name), seen_fingerprints=_seen(con, spec.name))
     con.begin()
     try:
+        # Created inside the try: a kind that rejects its options records a failed run, not a crash.
+        connector = connector or registry.create(spec)
         opts = ParseOptions.from_spec(spec)
         for batch in connector.batches(ctx):
             if batch.source not in result.sources:

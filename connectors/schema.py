@@ -411,7 +411,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     column_name VARCHAR, reason VARCHAR, raw_record VARCHAR, quarantined_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS source_file (
     connector VARCHAR, fingerprint VARCHAR, path VARCHAR, size_bytes BIGINT, run_id BIGINT,
-    loaded_at TIMESTAMP, PRIMARY KEY (connector, fingerprint));
+    loaded_at TIMESTAMP, row_count BIGINT, head_hash VARCHAR,  -- row_count/head_hash: shrunk-file check
+    PRIMARY KEY (connector, fingerprint));
 CREATE TABLE IF NOT EXISTS connector_state (
     connector VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (connector, key));
 CREATE TABLE IF NOT EXISTS kpi_value (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -10,7 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from cockpit.config import Settings
 from cockpit.serving import NotPublished, Serving
-from cockpit.web import drill, ids, pages, wall
+from cockpit.web import drill, ids, pages, scenarios, wall
 from cockpit.web.i18n import t
 
 SCREEN_SCALE = "screen-scale"  # viewport height / 1080: Plotly sizes are px, the page is sized in vh
@@ -55,6 +56,8 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
             page = _safe(lambda: pages.sources_page(serving, lang), lang)
         elif path == "/definitions":
             page = pages.definitions_page(lang)
+        elif path == "/scenarios":
+            page = _safe(lambda: scenarios.page(serving, lang), lang)
         else:
             page = html.Div(className="fill", children=[dcc.Interval(id=ids.TICK, interval=settings.refresh_s * 1000),
                              dcc.Store(id=ids.VERSION), wall.layout(lang)])
@@ -95,13 +98,19 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
         return (f"{t('as_of', lang)} {meta.get('last_data_day') or '—'} · {t('published', lang)} "
                 f"{(meta.get('published_at') or '—')[11:16]}", wall._period_label(doc, lang))
 
-    @app.callback(Output(ids.DRILL_BODY, "children"), Input(ids.DRILL_PERIOD, "value"),
-                  Input("shell-tick", "n_intervals"), State("drill-args", "data"), State(SCREEN_SCALE, "data"))
-    def refresh_drill(period, _n, args, scale=1):
+    @app.callback(Output(ids.DRILL_BODY, "children"), Output("drill-version", "data"),
+                  Input(ids.DRILL_PERIOD, "value"), Input("shell-tick", "n_intervals"),
+                  State("drill-args", "data"), State(SCREEN_SCALE, "data"), State("drill-version", "data"))
+    def refresh_drill(period, _n, args, scale=1, seen=None):
+        """Rebuild the drill page when the period changes or new data was published, not on every tick."""
         try:
-            return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"], scale or 1)
+            version = serving.version()
         except NotPublished:
-            return drill.body(None, args["kpi"], None, period, args["lang"])
+            return drill.body(None, args["kpi"], None, period, args["lang"]), None
+        key = f"{version}:{period}"
+        if key == seen:
+            raise PreventUpdate
+        return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"], scale or 1), key
 
     @app.callback(Output(ids.ROTATE, "disabled"), Output(ids.ROTATE, "interval"), Input(ids.URL, "search"))
     def rotation(search):
@@ -121,9 +130,10 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
         "function(_path) { return Math.max(1, Math.round(window.innerHeight / 1080 * 100) / 100); }",
         Output(SCREEN_SCALE, "data"), Input(ids.URL, "pathname"),
     )
+    # The wall clock shows plant time, like every timestamp on the page, whatever the wall PC's zone.
     app.clientside_callback(
-        """function(n) { const d = new Date(); const p = x => String(x).padStart(2, '0');
-           return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()); }""",
+        "function(n) { return new Intl.DateTimeFormat('zh-CN', {timeZone: %s, hour12: false, hour: '2-digit', "
+        "minute: '2-digit', second: '2-digit'}).format(new Date()); }" % json.dumps(settings.timezone),
         Output(ids.CLOCK, "children"), Input("clock-tick", "n_intervals"),
     )
     app.layout.children.append(dcc.Interval(id="clock-tick", interval=1000))

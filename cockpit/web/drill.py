@@ -19,6 +19,7 @@ def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div
         return html.Div(f"unknown KPI {kpi_id}", className="drill")
     return html.Div(className="drill", children=[
         dcc.Store(id="drill-args", data={"kpi": kpi_id, "unit": unit_id, "lang": lang}),
+        dcc.Store(id="drill-version"),
         html.Div(className="drill-bar", children=[
             dcc.Link("← " + t("back", lang), href=f"/?{urlencode({'lang': lang})}", className="drill-back"),
             dcc.RadioItems(id=ids.DRILL_PERIOD, value=period, inline=True, className="drill-periods",

@@ -1,0 +1,110 @@
+"""Property: for any data and any split of it, the roll-up of the parts equals the KPI of the union.
+
+Split by org unit (lines into their workshop) and by time (days into a month, months into a window):
+ratios are added as numerators and denominators, never averaged.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.schema import create_all
+from kpis import engine
+from kpis.periods import Window
+from kpis.reference import seed_reference_tables
+from kpis.registry import all_kpis
+from kpis.windows import window_values
+from tests.conftest import GOLDEN
+
+# Bounded for CI; HYPOTHESIS_PROFILE=thorough explores more.
+settings.register_profile("ci", max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+RATIOS = [k for k in all_kpis().values() if k.kind == "ratio" and k.lowest_level == "line"
+          and k.elements <= {"produced_qty", "good_qty", "scrap_qty", "rework_qty", "apt_s", "aust_s", "adet_s",
+                             "pdot_s", "pot_s", "pru_pq_s", "std_h", "labor_h", "planned_qty"}]
+
+record = st.fixed_dictionaries({
+    "line": st.sampled_from(["L1", "L2"]),
+    "product": st.sampled_from(["A", "B"]),
+    "day": st.integers(0, 58),  # January and February 2025
+    "good": st.integers(0, 400), "scrap": st.integers(0, 40), "rework": st.integers(0, 40),
+    "running_min": st.integers(1, 400), "setup_min": st.integers(0, 60), "stop_min": st.integers(0, 60),
+    "labour_h": st.integers(1, 40),
+})
+
+
+def _store(records: list[dict]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    create_all(con)
+    seed_reference_tables(con)
+    for table in ("org_unit", "product"):
+        frame = pd.read_csv(GOLDEN / f"{table}.csv", dtype={"parent_id": str})
+        con.register("f", frame)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM f")
+        con.unregister("f")
+    prod, states, planned, labour = [], [], [], []
+    for i, r in enumerate(records):
+        start = datetime(2025, 1, 1, 8) + timedelta(days=r["day"], minutes=i)  # distinct keys per record
+        run, setup, stop = (timedelta(minutes=r[k]) for k in ("running_min", "setup_min", "stop_min"))
+        produced = r["good"] + r["scrap"] + r["rework"]
+        prod.append((f"R{i}", r["line"], r["product"], start, start + run, produced, r["good"], r["scrap"], r["rework"]))
+        tag = timedelta(microseconds=3 * i + 1)  # keeps (unit, start_at) unique across records
+        t0, t1 = start + run + tag, start + run + setup + 2 * tag
+        states += [(r["line"], start, start + run, "running"), (r["line"], t0, t1 + tag, "setup"),
+                   (r["line"], t1 + tag, t1 + stop + 3 * tag, "breakdown")]
+        planned.append((r["line"], start, (r["running_min"] + r["setup_min"] + r["stop_min"] + 30) * 60, produced + 10))
+        labour.append((r["line"], start, r["labour_h"]))
+    con.executemany("INSERT INTO production_record VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL)", prod)
+    con.executemany("INSERT INTO equipment_state VALUES (?, ?, ?, ?, NULL, NULL)", states)
+    con.executemany("INSERT INTO planned_time VALUES (?, ?, 'A', ?, ?, NULL)", planned)
+    con.executemany("INSERT INTO labor_time VALUES (?, ?, ?, NULL)", labour)
+    engine.compute(con)
+    return con
+
+
+def _values(con, grain: str, period: str) -> pd.DataFrame:
+    return con.execute("SELECT kpi_id, unit_id, value, numerator, denominator, status FROM kpi_value "
+                       "WHERE grain = ? AND period_start = ?", [grain, period]).df()
+
+
+@given(records=st.lists(record, min_size=1, max_size=12))
+def test_workshop_is_the_sum_of_its_lines(records):
+    month = _values(_store(records), "month", "2025-01-01")
+    for k in RATIOS:
+        rows = month[month["kpi_id"] == k.id].set_index("unit_id")
+        lines = rows.loc[[u for u in ("L1", "L2") if u in rows.index]]
+        lines = lines[lines["status"] == "ok"]
+        if "W1" not in rows.index or rows.loc["W1", "status"] != "ok":
+            assert lines.empty or lines["denominator"].sum() == 0, k.id
+            continue
+        expected = k.scale * lines["numerator"].sum() / lines["denominator"].sum()
+        assert rows.loc["W1", "value"] == pytest.approx(expected, rel=1e-9), k.id
+
+
+@given(records=st.lists(record, min_size=1, max_size=12))
+def test_month_is_the_sum_of_its_days_and_a_window_the_sum_of_its_months(records):
+    con = _store(records)
+    for k in RATIOS:
+        days = con.execute("SELECT numerator, denominator FROM kpi_value WHERE kpi_id = ? AND unit_id = 'W1' "
+                           "AND grain = 'day' AND status = 'ok' AND period_start < DATE '2025-02-01'", [k.id]).df()
+        month = con.execute("SELECT value, status FROM kpi_value WHERE kpi_id = ? AND unit_id = 'W1' AND grain = 'month' "
+                            "AND period_start = DATE '2025-01-01'", [k.id]).fetchall()
+        if month and month[0][1] == "ok" and len(days) and days["denominator"].sum():
+            assert month[0][0] == pytest.approx(k.scale * days["numerator"].sum() / days["denominator"].sum(), rel=1e-9)
+    monthly = con.execute("SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status FROM kpi_value "
+                          "WHERE grain = 'month'").df()
+    window = window_values(monthly, Window(date(2025, 1, 1), date(2025, 2, 28))).set_index(["kpi_id", "unit_id"])
+    for k in RATIOS:
+        parts = monthly[(monthly["kpi_id"] == k.id) & (monthly["unit_id"] == "W1") & (monthly["status"] == "ok")]
+        if (k.id, "W1") in window.index and window.loc[(k.id, "W1"), "status"] == "ok":
+            expected = k.scale * parts["numerator"].sum() / parts["denominator"].sum()
+            assert window.loc[(k.id, "W1"), "value"] == pytest.approx(expected, rel=1e-9)

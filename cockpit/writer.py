@@ -75,7 +75,8 @@ class Writer:
     def compute(self, refreeze: bool = False) -> dict:
         now = self.clock()
         n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
-                           energy_variant=self.settings.energy_variant, now=now)
+                           energy_variant=self.settings.energy_variant,
+                           carbon_series=self.settings.carbon_series, now=now)
         counts = freeze(self.con, self.baseline_window(), now, refreeze=refreeze)
         log.info("computed %d KPI snapshot rows; baseline %s", n, counts)
         return {"kpi_rows": n, **counts}
@@ -87,7 +88,8 @@ class Writer:
         publish(self.con, self.settings, now=self.clock(), meta={
             "last_data_day": last, "last_complete_day": complete, "anchor_month": anchor_month(complete),
             "baseline_from": window.first, "baseline_to": window.last, "go_live": self.go_live,
-            "energy_variant": self.settings.energy_variant, "timezone": self.settings.timezone,
+            "energy_variant": self.settings.energy_variant, "carbon_series": self.settings.carbon_series,
+            "timezone": self.settings.timezone,
             "day_start_minutes": self.settings.day_start_minutes,
         })
 

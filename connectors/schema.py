@@ -395,6 +395,9 @@ REFERENCE_DDL = """
 CREATE TABLE IF NOT EXISTS energy_coefficient (
     medium VARCHAR, uom VARCHAR, variant VARCHAR, kgce_per_unit DOUBLE, source VARCHAR,
     PRIMARY KEY (medium, variant));
+CREATE TABLE IF NOT EXISTS carbon_factor (
+    series VARCHAR, medium VARCHAR, year INTEGER, scope INTEGER, kgco2_per_unit DOUBLE, uom VARCHAR,
+    source VARCHAR, PRIMARY KEY (series, medium, year));
 CREATE TABLE IF NOT EXISTS kpi_target (
     kpi_id VARCHAR, unit_id VARCHAR, target DOUBLE, warn DOUBLE, PRIMARY KEY (kpi_id, unit_id));
 """

@@ -281,3 +281,26 @@ kpi(Kpi(
     denominator={"measured_n": 1}, capability="cpk", min_denominator=30, grains=("month",), decimals=2,
     scenarios=("CQ-5.2.2", "CQ-5.2.4", "MIIT-12", "MIIT-13"),
 ))
+
+
+# --- carbon (KPIS.md §4): every number names the factor series that produced it ---
+kpi(Kpi(
+    "co2_scope1_t", "范围一碳排放", "Scope 1 CO2", "tCO2", "lower", "sum", "workshop",
+    "GHG Protocol Scope 1; fuel factors per KPIS.md §4", "Σ fuel quantity × factor / 1000",
+    "Direct emissions from fuel burnt on site (natural gas, diesel).",
+    numerator={"co2_scope1_kg": 1e-3}, scenarios=("CQ-5.6.2", "MIIT-37"), decimals=1,
+))
+kpi(Kpi(
+    "co2_scope2_t", "范围二碳排放", "Scope 2 CO2", "tCO2", "lower", "sum", "workshop",
+    "GHG Protocol Scope 2; dated grid factors (national, 西南 regional or ETS series)",
+    "Σ purchased electricity × grid factor of its year / 1000",
+    "Indirect emissions from purchased electricity; steam and heat count once their factors are configured.",
+    numerator={"co2_scope2_kg": 1e-3}, scenarios=("CQ-5.6.2", "MIIT-37"), decimals=1,
+))
+kpi(Kpi(
+    "carbon_per_output_value", "单位产值碳排放", "Carbon per output value", "tCO2/万元", "lower", "ratio", "plant",
+    f"{CQ} 5.6.2; KPIS.md §2 单位产值碳排放", "(Scope 1 + Scope 2 tCO2) / (output value / 10 000)",
+    "Emission intensity per output value; output value is booked per plant, so it stops at plant.",
+    numerator={"co2_scope1_kg": 1e-3, "co2_scope2_kg": 1e-3}, denominator={"output_value_cny": 1e-4},
+    grains=("month",), scenarios=("CQ-5.6.2", "MIIT-37"), decimals=4,
+))

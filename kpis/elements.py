@@ -256,3 +256,20 @@ element(Element(
         SUM((value - COALESCE((lsl + usl) / 2, lsl, usl)) ** 2) AS sum_dd
         FROM measurement GROUP BY ALL""",
 ))
+
+
+def _carbon(name: str, scope: int) -> Element:
+    return element(Element(
+        name, "kgCO2",
+        f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
+        "(the latest published year at or before the reading's year)",
+        "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity * f.kgco2_per_unit) AS value "
+        "FROM energy_reading r JOIN meter m USING (meter_id) "
+        "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
+        f"ON f.medium = m.medium AND year(r.start_at) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
+        "workshop", ("energy_reading.quantity", "meter.medium"),
+    ))
+
+
+_carbon("co2_scope1_kg", 1)  # fuel burnt on site
+_carbon("co2_scope2_kg", 2)  # purchased electricity (heat and steam once the plant configures factors)

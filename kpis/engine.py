@@ -18,11 +18,13 @@ from kpis.registry import all_elements, all_kpis
 STATUS_PRIORITY = ("error", "not_planned", "insufficient", "no_data", "ok")
 
 
-def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str) -> None:
+def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
+            carbon_series: str = "national") -> None:
     """Session macros and variables the element SQL relies on."""
     minutes = int(day_start_minutes)  # an int from validated config; the only value formatted into SQL
     con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(ts - INTERVAL {minutes} MINUTE AS DATE)")
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
+    con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
     con.execute(
         """CREATE OR REPLACE TEMP TABLE org_closure AS
         WITH RECURSIVE walk(ancestor, descendant) AS (
@@ -59,6 +61,20 @@ def _meta() -> pd.DataFrame:
 def _components() -> pd.DataFrame:
     rows = [(k.id, c) for k in all_kpis().values() for c in k.components]
     return pd.DataFrame(rows, columns=["kpi_id", "component_id"])
+
+
+def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
+    """Which coefficient set produced each energy or carbon KPI, stored with every snapshot."""
+    out = {}
+    for k in all_kpis().values():
+        parts = []
+        if "energy_kgce" in k.elements:
+            parts.append(f"electricity={energy_variant}")
+        if {"co2_scope1_kg", "co2_scope2_kg"} & k.elements:
+            parts.append(f"carbon={carbon_series}")
+        if parts:
+            out[k.id] = ";".join(parts)
+    return out
 
 
 def element_sql() -> str:
@@ -118,6 +134,7 @@ def _capability_sql(kpi_id: str) -> str:
 
 def compute(
     con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
+    carbon_series: str = "national",
     now: datetime | None = None, since: date | None = None,
 ) -> int:
     """Recompute kpi_value for every KPI, grain and org level; returns the number of snapshot rows written.
@@ -126,7 +143,7 @@ def compute(
     or corrected recent data); earlier snapshots stay as they are.
     """
     now = now or datetime.now()
-    prepare(con, day_start_minutes, energy_variant)
+    prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = since.replace(day=1) if since else None
     where = " WHERE day >= $first" if first else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS SELECT * FROM ({element_sql()}){where}",
@@ -216,8 +233,7 @@ def compute(
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
-        variant = f"electricity={energy_variant}"
-        energy_kpis = [k.id for k in all_kpis().values() if "energy_kgce" in k.elements]
+        variants = _variants(energy_variant, carbon_series)
         con.begin()
         if first:
             con.execute("DELETE FROM kpi_value WHERE period_start >= ?", [first])
@@ -226,10 +242,10 @@ def compute(
         con.execute(
             """INSERT INTO kpi_value
             SELECT kpi_id, unit_id, grain, period_start, value, numerator, denominator, status,
-                   CASE WHEN list_contains(?, kpi_id) THEN ? END, ?, CAST(last_day AS TIMESTAMP),
+                   map_extract(map(?, ?), kpi_id)[1], ?, CAST(last_day AS TIMESTAMP),
                    n_units, n_complete
             FROM kpi_new""",
-            [energy_kpis, variant, now],
+            [list(variants), list(variants.values()), now],
         )
         if caps:
             con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value, numerator,

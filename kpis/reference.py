@@ -18,7 +18,27 @@ ENERGY_COEFFICIENTS = [
 ]
 
 
+# Dated CO2 factors (KPIS.md §4). Electricity comes in different series; a number states which it used.
+# (series, medium, year, scope, kgCO2 per unit, uom, source). For a year after the latest published
+# one, the latest earlier year applies (ASOF), and the variant says so through its series name.
+MEE = "MEE/NBS national average grid emission factor"
+CARBON_FACTORS = [
+    ("national", "electricity", 2021, 2, 0.5568, "kWh", MEE),
+    ("national", "electricity", 2022, 2, 0.5366, "kWh", MEE),
+    ("national", "electricity", 2023, 2, 0.5306, "kWh", MEE),
+    ("regional_southwest", "electricity", 2022, 2, 0.2268, "kWh", "MEE regional grid factor, 西南 (Chongqing's region)"),
+    ("regional_southwest", "electricity", 2023, 2, 0.2472, "kWh", "MEE regional grid factor, 西南 (Chongqing's region)"),
+    ("ets", "electricity", 2022, 2, 0.5703, "kWh", "national carbon market (ETS) grid factor 2022, 0.5703 tCO2/MWh"),
+    *[(series, medium, 2000, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
+      for series in ("national", "regional_southwest", "ets")
+      for medium, factor, uom in (("natural_gas", 2.1622, "m3"), ("diesel", 3.0959, "kg"))],
+]
+CARBON_SERIES = ("national", "regional_southwest", "ets")
+
+
 def seed_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill the coefficient table only when empty, so a plant's own edits are never overwritten."""
+    """Fill reference tables only when empty, so a plant's own edits are never overwritten."""
     if con.execute("SELECT count(*) FROM energy_coefficient").fetchall()[0][0] == 0:
         con.executemany("INSERT INTO energy_coefficient VALUES (?, ?, ?, ?, ?)", ENERGY_COEFFICIENTS)
+    if con.execute("SELECT count(*) FROM carbon_factor").fetchall()[0][0] == 0:
+        con.executemany("INSERT INTO carbon_factor VALUES (?, ?, ?, ?, ?, ?, ?)", CARBON_FACTORS)

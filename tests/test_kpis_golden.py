@@ -55,6 +55,10 @@ def con(golden_loaded):
     # output value per person-month: (280 x 200 + 324 x 100) / 10000 / 20
     ("output_value_per_head", "P1", 8.84 / 20, "88400 元 = 8.84 万元 / 20 person-months = 0.442"),
     ("plan_attainment", "W1", 100 * 604 / 800, "604 / (400 + 400) = 75.5 %"),
+    # carbon, national series: 2025 readings use the latest published year (2023, 0.5306 kgCO2/kWh)
+    ("co2_scope2_t", "W1", 1500 * 0.5306 / 1000, "1500 kWh x 0.5306 / 1000 = 0.7959 t"),
+    ("co2_scope1_t", "W1", 100 * 2.1622 / 1000, "100 m3 natural gas x 2.1622 / 1000 = 0.21622 t"),
+    ("carbon_per_output_value", "P1", (0.7959 + 0.21622) / 8.84, "(0.7959 + 0.21622) t / 8.84 万元 = 0.11450"),
 ])
 def test_golden_value(con, kpi_id, unit, expected, arithmetic):
     value, _num, _den, status = kpi(con, kpi_id, unit)
@@ -97,10 +101,21 @@ def test_zero_planned_time_is_not_planned(golden_writer):
     assert kpi(golden_writer.con, "oee", "L2")[3] == "not_planned"
 
 
-def test_energy_variant_is_recorded(con):
-    variant = con.execute(
-        "SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_per_unit'").fetchall()
-    assert variant == [("electricity=equivalent",)]
+def test_energy_and_carbon_variants_are_recorded(con):
+    def variant(kpi_id):
+        return con.execute("SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = ?", [kpi_id]).fetchall()
+
+    assert variant("energy_per_unit") == [("electricity=equivalent",)]
+    assert variant("carbon_per_output_value") == [("carbon=national",)]
+    assert variant("defect_rate") == [(None,)]
+
+
+def test_regional_carbon_series(golden_writer):
+    from kpis import engine
+
+    golden_writer.load()
+    engine.compute(golden_writer.con, carbon_series="regional_southwest")
+    assert kpi(golden_writer.con, "co2_scope2_t", "W1")[0] == pytest.approx(1500 * 0.2472 / 1000)  # 西南 2023
 
 
 def test_a_unit_missing_one_side_is_left_out_of_the_roll_up_and_counted(golden_writer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import signal
@@ -27,17 +28,18 @@ def _writer_command(settings, action: str, args: dict, wait_s: float) -> int:
         with writer_lock(settings, f"cockpit {action}"):
             writer = Writer(settings)
             try:
+                result = writer.execute(action, args)
                 if action == "load":
-                    results = writer.refresh(args.get("connectors") or None)
-                    for r in results:
-                        print(f"{r.connector:<20} {r.status:<9} in={r.rows_in} loaded={r.rows_loaded} "
-                              f"unchanged={r.rows_unchanged} quarantined={r.rows_quarantined}"
-                              + (f"\n    {r.error}" if r.error else ""))
-                    return 1 if any(r.status == "failed" for r in results) else 0
-                counts = writer.compute(refreeze=bool(args.get("refreeze")))
-                writer.publish()
-                print(json.dumps(counts))
+                    for r in result["runs"]:
+                        print(f"{r['connector']:<20} {r['status']:<9} in={r['rows_in']} loaded={r['rows_loaded']} "
+                              f"unchanged={r['rows_unchanged']} quarantined={r['rows_quarantined']}"
+                              + (f"\n    {r['error']}" if r["error"] else ""))
+                    return 1 if any(r["status"] == "failed" for r in result["runs"]) else 0
+                print(json.dumps(result))
                 return 0
+            except ValueError as exc:
+                print(f"cockpit: {exc}", file=sys.stderr)
+                return 1
             finally:
                 writer.close()
     except StoreBusy as busy:
@@ -157,6 +159,22 @@ def cmd_kpi_list(args) -> int:
     return 0
 
 
+def cmd_targets(settings, args) -> int:
+    if args.action == "import":
+        if not args.file:
+            print("cockpit targets import FILE.csv", file=sys.stderr)
+            return 1
+        with open(args.file, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+        return _writer_command(settings, "targets", {"rows": rows}, args.wait)
+    doc = Serving(settings.serving_path).comparison("month", kpi_ids=None)
+    for k in doc["kpis"]:
+        if k["target"] is not None:
+            print(f"{k['id']:<26} target={k['target']:.4g} warn={k['target_warn']:.4g} ({k['target_source']}) "
+                  f"report={k['report']} -> {k['target_status']}")
+    return 0
+
+
 def cmd_docs(settings, args) -> int:
     from kpis.docs import write_docs
 
@@ -191,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="print every KPI definition with its provenance")
     s.add_argument("--period", choices=PERIOD_KINDS, default="month")
     s.add_argument("--unit", help="org unit id (default: the enterprise)")
+    s = sub.add_parser("targets", help="KPI targets and warning thresholds: list, or set from a CSV file")
+    s.add_argument("action", choices=("list", "import"))
+    s.add_argument("file", nargs="?", help="CSV with kpi_id, unit_id, valid_from, target, warn, note")
+    s.add_argument("--wait", type=float, default=600)
     s = sub.add_parser("scenarios", help="scenario coverage of both seeds (84 entries)")
     s.add_argument("--json", action="store_true")
     connectors_cli.add_parser(sub)
@@ -212,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("load", "compute", "baseline"):
         payload = {"connectors": getattr(args, "connectors", None), "refreeze": getattr(args, "refreeze", False)}
         return _writer_command(settings, args.command, payload, args.wait)
+    if args.command == "targets":
+        return cmd_targets(settings, args)
     return {"scheduler": cmd_scheduler, "serve": cmd_serve, "status": cmd_status, "kpis": cmd_kpis,
             "docs": cmd_docs, "scenarios": cmd_scenarios,
             "connectors": lambda st, a: connectors_cli.run(st, a, _writer_command)}[args.command](settings, args)

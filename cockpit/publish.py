@@ -17,6 +17,7 @@ from cockpit.config import Settings, schedule_seconds
 SERVING_TABLES = {
     "kpi_value": "SELECT * FROM kpi_value",
     "kpi_baseline": "SELECT * FROM kpi_baseline",
+    "kpi_target": "SELECT * FROM kpi_target",
     "org_unit": "SELECT * FROM org_unit",
     # master data for the admin's preview, which validates sample rows against it in a scratch store
     "product": "SELECT * FROM product",

@@ -62,21 +62,7 @@ class CockpitScheduler:
                 req.answer(path, {"ok": False, "error": str(exc)})
 
     def execute(self, action: str, args: dict) -> dict:
-        if action == "load":
-            results = self.writer.load(args.get("connectors") or None)
-            if any(r.changed for r in results):
-                self.writer.compute()
-            self.writer.publish()
-            return {"runs": [r.__dict__ for r in results]}
-        if action == "compute":
-            counts = self.writer.compute()
-            self.writer.publish()
-            return counts
-        if action == "baseline":
-            counts = self.writer.compute(refreeze=bool(args.get("refreeze")))
-            self.writer.publish()
-            return counts
-        raise ValueError(f"unknown action {action}")
+        return self.writer.execute(action, args)
 
     def reload_config(self) -> None:
         """IT edits reach the scheduler through the config file; pick them up without a restart."""

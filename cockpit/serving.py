@@ -12,6 +12,7 @@ import pandas as pd
 
 from connectors.schema import LEVELS
 from kpis.periods import Window, baseline_window, report_window
+from kpis import targets
 from kpis.registry import all_kpis
 from kpis.windows import compare, window_values
 
@@ -147,6 +148,10 @@ class Serving:
             rv = rep["value"] if rep and status == "ok" else None
             bv = base["value"] if base and base["status"] == "ok" else None
             change, improvement = compare(k.direction, bv, rv)
+            target = None
+            if doc["report"]:
+                target = targets.effective(k, unit_id, date.fromisoformat(doc["report"]["from"]), self.targets(),
+                                           _num(base["value"]) if base and base["status"] == "ok" else None)
             doc["kpis"].append({
                 "id": k.id, "name_zh": k.name_zh, "name_en": k.name_en, "unit": k.unit, "direction": k.direction,
                 "unit_id": unit_id, "baseline": _num(bv), "report": _num(rv),
@@ -154,9 +159,20 @@ class Serving:
                 "baseline_status": base["status"] if base else "no_data",
                 "late_correction": bool(base.get("late_correction")) if base else False,
                 "coverage": _num(rep.get("coverage")) if rep else None,
+                "target": target.target if target else None, "target_warn": target.warn if target else None,
+                "target_source": target.source if target else None,
+                "target_status": targets.status(k, _num(rv), target),
                 "group": k.group,
             })
         return doc
+
+    def targets(self) -> pd.DataFrame:
+        def build():
+            try:
+                return self.query("SELECT * FROM kpi_target")
+            except duckdb.CatalogException:  # a serving file published before targets existed
+                return pd.DataFrame(columns=["kpi_id", "unit_id", "valid_from", "target", "warn", "note"])
+        return self.cached("targets", build)
 
     def _frozen(self, unit_id: str) -> pd.DataFrame:
         b = self.baselines()

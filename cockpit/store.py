@@ -77,6 +77,9 @@ def _drop_stale_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
     expected = probe.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall()
     probe.close()
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "kpi_target" in tables and "valid_from" not in {
+            r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE kpi_target)").fetchall()}:
+        con.execute("DROP TABLE kpi_target")  # the first shape held no targets yet
     if "kpi_value" not in tables:
         return
     keyed = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'kpi_value' "

@@ -101,5 +101,50 @@ class Writer:
         self.publish()
         return results
 
+    def execute(self, action: str, args: dict) -> dict:
+        """One entry for work that reaches the writer from the CLI or, as a request, from other processes."""
+        if action == "load":
+            results = self.refresh(args.get("connectors") or None)
+            return {"runs": [r.__dict__ for r in results]}
+        if action in ("compute", "baseline"):
+            counts = self.compute(refreeze=bool(args.get("refreeze")))
+            self.publish()
+            return counts
+        if action == "targets":
+            written = set_targets(self.con, args.get("rows") or [])
+            self.publish()
+            return {"targets": written}
+        raise ValueError(f"unknown action {action}")
+
     def close(self) -> None:
         self.con.close()
+
+
+def set_targets(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
+    """Validate and store target rows (kpi_id, unit_id, valid_from, target, warn, note) in one transaction."""
+    from kpis.registry import all_kpis
+
+    kpis = all_kpis()
+    units = {r[0] for r in con.execute("SELECT unit_id FROM org_unit").fetchall()}
+    clean = []
+    for i, row in enumerate(rows, 1):
+        k = kpis.get(str(row.get("kpi_id")))
+        if k is None:
+            raise ValueError(f"target row {i}: unknown KPI {row.get('kpi_id')!r}")
+        if row.get("unit_id") not in units:
+            raise ValueError(f"target row {i}: unknown org unit {row.get('unit_id')!r}")
+        target = float(row["target"])
+        warn = float(row["warn"]) if row.get("warn") not in (None, "") else target
+        if (k.direction == "lower" and warn < target) or (k.direction == "higher" and warn > target):
+            raise ValueError(f"target row {i}: the warning threshold {warn:g} must be on the worse side of "
+                             f"the target {target:g} ({k.direction} is better for {k.id})")
+        clean.append((k.id, row["unit_id"], date.fromisoformat(str(row.get("valid_from") or "2000-01-01")),
+                      target, warn, row.get("note")))
+    con.begin()
+    try:
+        con.executemany("INSERT OR REPLACE INTO kpi_target VALUES (?, ?, ?, ?, ?, ?)", clean)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return len(clean)

@@ -399,7 +399,8 @@ CREATE TABLE IF NOT EXISTS carbon_factor (
     series VARCHAR, medium VARCHAR, year INTEGER, scope INTEGER, kgco2_per_unit DOUBLE, uom VARCHAR,
     source VARCHAR, PRIMARY KEY (series, medium, year));
 CREATE TABLE IF NOT EXISTS kpi_target (
-    kpi_id VARCHAR, unit_id VARCHAR, target DOUBLE, warn DOUBLE, PRIMARY KEY (kpi_id, unit_id));
+    kpi_id VARCHAR, unit_id VARCHAR, valid_from DATE, target DOUBLE, warn DOUBLE, note VARCHAR,
+    PRIMARY KEY (kpi_id, unit_id, valid_from));
 """
 
 BOOKKEEPING_DDL = """

@@ -16,7 +16,7 @@ kpi(Kpi(
     "运营成本降低: an intensity, so growth in volume cannot hide cost. Cost is booked per plant in ERP, "
     "so the KPI is not applicable below plant level (never allocated).",
     numerator={"operating_cost_cny": 1}, denominator={"good_qty": 1}, grains=("month",),
-    scenarios=("CQ-9",), group="outcome", decimals=2,
+    scenarios=("CQ-9",), default_target_pct=20, group="outcome", decimals=2,
 ))
 kpi(Kpi(
     "defect_rate", "产品不良品率", "Defect rate", "%", "lower", "ratio", "line",
@@ -24,7 +24,7 @@ kpi(Kpi(
     "(PQ − GQ) / PQ = (SQ + RQ) / PQ",
     "A unit that needed rework counts as defective even if it passes later.",
     numerator={"produced_qty": 1, "good_qty": -1}, denominator={"produced_qty": 1}, scale=100,
-    scenarios=("CQ-9", "CQ-5.5.1", "MIIT-19"), group="outcome", decimals=2,
+    scenarios=("CQ-9", "CQ-5.5.1", "MIIT-19"), default_target_pct=10, group="outcome", decimals=2,
 ))
 kpi(Kpi(
     "energy_per_unit", "单位产品综合能耗", "Comprehensive energy per good unit", "kgce/件", "lower", "ratio",
@@ -34,7 +34,7 @@ kpi(Kpi(
     "Meters belong to workshops and lines; below workshop level the auxiliary load cannot be "
     "attributed without allocation, so the KPI stops at workshop.",
     numerator={"energy_kgce": 1}, denominator={"good_qty": 1},
-    scenarios=("CQ-9", "CQ-5.6.1", "MIIT-31"), group="outcome", decimals=3,
+    scenarios=("CQ-9", "CQ-5.6.1", "MIIT-31"), default_target_pct=10, group="outcome", decimals=3,
 ))
 kpi(Kpi(
     "labour_productivity", "生产效率", "Standard hours per labour hour", "h/h", "higher", "ratio", "line",
@@ -42,7 +42,7 @@ kpi(Kpi(
     "Σ (ideal cycle time × GQ) / 3600 / Σ direct labour hours",
     "Good output in standard hours per labour hour, so a change of product mix does not move it.",
     numerator={"std_h": 1}, denominator={"labor_h": 1},
-    scenarios=("CQ-9", "CQ-5.2.5", "MIIT-9"), group="outcome", decimals=3,
+    scenarios=("CQ-9", "CQ-5.2.5", "MIIT-9"), default_target_pct=20, group="outcome", decimals=3,
 ))
 kpi(Kpi(
     "output_value_per_head", "人均产值", "Output value per person-month", "万元/人·月", "higher", "ratio", "plant",
@@ -50,7 +50,7 @@ kpi(Kpi(
     "Σ output value / 10 000 / Σ monthly average headcount (person-months)",
     "Per person-month so that a month and a year compare like with like.",
     numerator={"output_value_cny": 1e-4}, denominator={"headcount_pm": 1}, grains=("month",),
-    scenarios=("CQ-9",), group="outcome", decimals=2,
+    scenarios=("CQ-9",), default_target_pct=20, group="outcome", decimals=2,
 ))
 
 # --- ISO 22400-2 ---

@@ -55,6 +55,7 @@ class Kpi:
     group: str = "iso22400"  # 'outcome' marks the 三降两提升 five
     zero_denominator: str = "insufficient"  # status when the denominator is 0
     min_denominator: float = 0.0  # below it the value is 'insufficient' (MTBF needs >= 5 failure events)
+    default_target_pct: float | None = None  # improvement over the baseline used when no target is set
     decimals: int = 1
 
     def __post_init__(self):

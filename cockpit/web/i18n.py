@@ -49,6 +49,8 @@ STRINGS = {
     "late_correction": ("基期数据已更正", "baseline data corrected"),
     "unit": ("单位", "Unit"),
     "coverage": ("数据覆盖", "coverage"),
+    "target": ("目标", "Target"),
+    "target_default": ("默认目标：基期按工信部试点目标改善", "Default target: baseline improved by the MIIT pilot targets"),
     "level_enterprise": ("企业", "Enterprise"),
     "level_plant": ("工厂", "Plant"),
     "level_workshop": ("车间", "Workshop"),

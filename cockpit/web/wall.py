@@ -64,10 +64,16 @@ def tile_children(item: dict, months, lang: str, decimals: int, scale: float = 1
         html.Span(f" ⚠ {t('coverage', lang)} {item['coverage']:.0%}", className="tile-warning")
         if item.get("coverage") is not None and item["coverage"] < 0.999 else None,
     ])
+    target = None
+    if item.get("target") is not None:
+        target = html.Div(className=f"tile-target target-{item.get('target_status') or 'none'}", children=[
+            html.Span(f"{t('target', lang)} {number(item['target'], decimals)}"),
+            html.Span(" ●", className="target-dot") if item.get("target_status") else None,
+        ], title=t("target_default", lang) if item.get("target_source") == "default" else "")
     spark = dcc.Graph(figure=figures.scaled(figures.sparkline(months, item["baseline"],
                                                               TONE_COLOR.get(mood, figures.MUTED)), scale),
                       config=figures.STATIC, className="tile-spark")
-    children = [html.Div(name(item, lang), className="tile-name"), value, improvement, baseline, spark]
+    children = [html.Div(name(item, lang), className="tile-name"), value, improvement, baseline, target, spark]
     return children, f"tile tile-{mood}"
 
 

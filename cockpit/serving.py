@@ -14,7 +14,7 @@ from connectors.schema import LEVELS
 from kpis.periods import Window, baseline_window, report_window
 from kpis import targets
 from kpis.registry import all_kpis
-from kpis.windows import compare, window_values
+from kpis.windows import compare, regrain, window_values
 
 
 class NotPublished(Exception):
@@ -90,6 +90,22 @@ class Serving:
             "FROM kpi_value WHERE grain = 'month'"))
 
     def series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
+        """A KPI's values over time; week, quarter and year are rolled up from day and month snapshots."""
+        if grain in ("week", "quarter", "year"):
+            base = "day" if grain == "week" else "month"
+            kpi = all_kpis()[kpi_id]
+            ids = [kpi_id, *kpi.components]
+            rows = self.query(
+                "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status FROM kpi_value "
+                "WHERE kpi_id IN (SELECT unnest(?)) AND unit_id = ? AND grain = ?", [ids, unit_id, base])
+            out = regrain(rows, grain)
+            out = out[out["kpi_id"] == kpi_id].sort_values("period_start")
+            if since:
+                out = out[out["period_start"] >= pd.Timestamp(since)]
+            return out[["period_start", "value", "status", "numerator", "denominator"]].reset_index(drop=True)
+        return self._series(kpi_id, unit_id, grain, since)
+
+    def _series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
         sql = ("SELECT period_start, value, status, numerator, denominator FROM kpi_value "
                "WHERE kpi_id = ? AND unit_id = ? AND grain = ?")
         params: list = [kpi_id, unit_id, grain]

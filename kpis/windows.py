@@ -80,3 +80,29 @@ def compare(direction: str, baseline: float | None, report: float | None) -> tup
         return None, None
     change = (report - baseline) / abs(baseline) * 100
     return change, (-change if direction == "lower" else change)
+
+
+REGRAIN = {"week": "W-SUN", "quarter": "QS", "year": "YS"}
+
+
+def regrain(rows: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """Week, quarter or year values of one unit's KPIs from day (week) or month (quarter, year) snapshots.
+
+    Each bucket is rolled up like any window: Σ numerator / Σ denominator, products of rolled factors.
+    """
+    if rows.empty:
+        return pd.DataFrame(columns=["period_start", *COLUMNS])
+    starts = pd.to_datetime(rows["period_start"])
+    if grain == "week":
+        bucket = (starts - pd.to_timedelta(starts.dt.weekday, unit="D")).dt.normalize()  # weeks start Monday
+    elif grain == "quarter":
+        bucket = starts.dt.to_period("Q").dt.start_time
+    elif grain == "year":
+        bucket = starts.dt.to_period("Y").dt.start_time
+    else:
+        raise ValueError(f"grain must be week, quarter or year, not {grain}")
+    out = []
+    for first, part in rows.assign(period_start=starts).groupby(bucket):
+        values = window_values(part, Window(first.date(), part["period_start"].max().date()))
+        out.append(values.assign(period_start=first))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["period_start", *COLUMNS])

@@ -103,3 +103,22 @@ def test_baseline_is_frozen_and_late_corrections_flagged(golden_writer):
     value, late = w.con.execute(
         "SELECT value, late_correction FROM kpi_baseline WHERE kpi_id = 'defect_rate' AND unit_id = 'W1'").fetchall()[0]
     assert value == pytest.approx(100 * 26 / 660) and late is False
+
+
+def test_quarter_and_week_roll_up_from_snapshots():
+    from kpis.windows import regrain
+
+    monthly = _monthly([
+        ("defect_rate", "P1", "2025-01-01", 10.0, 10, 100, "ok"),
+        ("defect_rate", "P1", "2025-02-01", 100 / 900, 1, 900, "ok"),
+        ("defect_rate", "P1", "2025-04-01", 5.0, 5, 100, "ok"),
+    ])
+    q = regrain(monthly, "quarter").set_index("period_start")
+    assert q.loc[pd.Timestamp("2025-01-01"), "value"] == pytest.approx(1.1)  # (10 + 1) / (100 + 900)
+    assert q.loc[pd.Timestamp("2025-04-01"), "value"] == pytest.approx(5.0)
+    daily = _monthly([("defect_rate", "P1", "2025-01-06", 10.0, 1, 10, "ok"),  # Monday
+                      ("defect_rate", "P1", "2025-01-12", 50.0, 5, 10, "ok"),  # Sunday, same week
+                      ("defect_rate", "P1", "2025-01-13", 0.0, 0, 10, "ok")])  # next Monday
+    w = regrain(daily, "week").set_index("period_start")
+    assert list(w.index) == [pd.Timestamp("2025-01-06"), pd.Timestamp("2025-01-13")]
+    assert w.loc[pd.Timestamp("2025-01-06"), "value"] == pytest.approx(30.0)  # 6 / 20

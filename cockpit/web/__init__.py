@@ -99,18 +99,19 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
                 f"{(meta.get('published_at') or '—')[11:16]}", wall._period_label(doc, lang))
 
     @app.callback(Output(ids.DRILL_BODY, "children"), Output("drill-version", "data"),
-                  Input(ids.DRILL_PERIOD, "value"), Input("shell-tick", "n_intervals"),
+                  Input(ids.DRILL_PERIOD, "value"), Input(ids.DRILL_GRAIN, "value"), Input("shell-tick", "n_intervals"),
                   State("drill-args", "data"), State(SCREEN_SCALE, "data"), State("drill-version", "data"))
-    def refresh_drill(period, _n, args, scale=1, seen=None):
+    def refresh_drill(period, grain, _n, args, scale=1, seen=None):
         """Rebuild the drill page when the period changes or new data was published, not on every tick."""
         try:
             version = serving.version()
         except NotPublished:
             return drill.body(None, args["kpi"], None, period, args["lang"]), None
-        key = f"{version}:{period}"
+        key = f"{version}:{period}:{grain}"
         if key == seen:
             raise PreventUpdate
-        return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"], scale or 1), key
+        return drill.body(serving, args["kpi"], args.get("unit"), period or "month", args["lang"], scale or 1,
+                          grain or "month"), key
 
     @app.callback(Output(ids.ROTATE, "disabled"), Output(ids.ROTATE, "interval"), Input(ids.URL, "search"))
     def rotation(search):

@@ -22,6 +22,8 @@ def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div
         dcc.Store(id="drill-version"),
         html.Div(className="drill-bar", children=[
             dcc.Link("← " + t("back", lang), href=f"/?{urlencode({'lang': lang})}", className="drill-back"),
+            dcc.RadioItems(id=ids.DRILL_GRAIN, value="month", inline=True, className="drill-periods",
+                           options=[{"label": t(f"grain_{g}", lang), "value": g} for g in TREND_GRAINS]),
             dcc.RadioItems(id=ids.DRILL_PERIOD, value=period, inline=True, className="drill-periods",
                            options=[{"label": t(f"period_{p}", lang), "value": p} for p in PERIOD_KINDS]),
         ]),
@@ -29,8 +31,11 @@ def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div
     ])
 
 
+TREND_GRAINS = ("day", "week", "month", "quarter", "year")
+
+
 def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str, lang: str,
-         scale: float = 1.0) -> list:
+         scale: float = 1.0, grain: str = "month") -> list:
     if serving is None:
         return [html.Div(t("waiting", lang), className="tile-status")]
     k = all_kpis()[kpi_id]
@@ -40,7 +45,9 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
     unit_name = name(unit_row.iloc[0], lang) if len(unit_row) else unit_id
     doc = serving.comparison(period, unit_id, [kpi_id])
     item = doc["kpis"][0]
-    months = serving.series(kpi_id, unit_id, "month")
+    if grain not in k.grains and grain in ("day", "week"):
+        grain = "month"  # monthly-only KPIs (costs, headcount) have no daily or weekly trend
+    months = serving.series(kpi_id, unit_id, grain)
     path = _path(org, unit_id, kpi_id, lang)
     rows = []
     for child in serving.breakdown(kpi_id, unit_id, period):

@@ -14,6 +14,7 @@ ENERGY_CHART = "chart-energy"
 OUTPUT_CHART = "chart-output"
 SOURCES = "source-strip"
 DRILL_PERIOD = "drill-period"
+DRILL_GRAIN = "drill-grain"
 DRILL_BODY = "drill-body"
 
 

@@ -55,7 +55,7 @@ def schedule_seconds(text: str) -> int | None:
 class Settings:
     path: Path
     store_dir: Path
-    memory_limit: str = "4GB"
+    memory_limit: str = ""  # DuckDB's own default (80 % of RAM) unless set, e.g. "4GB" on a shared server
     timezone: str = "Asia/Shanghai"
     day_start_minutes: int = 480
     baseline_from: date | None = None  # None: automatic (see kpis.periods)
@@ -183,7 +183,7 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
     settings = Settings(
         path=path,
         store_dir=store_dir if store_dir.is_absolute() else (base / store_dir).resolve(),
-        memory_limit=str(store.get("memory_limit", "4GB")),
+        memory_limit=str(store.get("memory_limit", "")),
         timezone=str(plant.get("timezone", "Asia/Shanghai")),
         day_start_minutes=_day_start(plant.get("day_start", "08:00")),
         baseline_from=_date(periods.get("baseline_from"), "periods.baseline_from"),

@@ -62,7 +62,8 @@ def open_store(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open (and create if new) the canonical store. Call only while holding the writer lock."""
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     # A bounded memory limit lets DuckDB spill big load runs to disk instead of growing with the file.
-    con = duckdb.connect(str(settings.store_path), config={"memory_limit": settings.memory_limit})
+    config = {"memory_limit": settings.memory_limit} if settings.memory_limit else {}
+    con = duckdb.connect(str(settings.store_path), config=config)
     _drop_stale_derived_tables(con)
     create_all(con)
     con.execute("CREATE TABLE IF NOT EXISTS store_setting (key VARCHAR PRIMARY KEY, value VARCHAR)")

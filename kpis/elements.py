@@ -263,10 +263,14 @@ def _carbon(name: str, scope: int) -> Element:
         name, "kgCO2",
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
         "(the latest published year at or before the reading's year)",
-        "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity * f.kgco2_per_unit) AS value "
-        "FROM energy_reading r JOIN meter m USING (meter_id) "
+        # Readings are summed per meter and production day first, so the dated-factor lookup runs on
+        # thousands of rows instead of millions of 15-minute readings.
+        "WITH d AS (SELECT meter_id, prod_day(start_at) AS day, SUM(quantity) AS quantity "
+        "FROM energy_reading GROUP BY ALL) "
+        "SELECT m.unit_id, d.day, SUM(d.quantity * f.kgco2_per_unit) AS value "
+        "FROM d JOIN meter m USING (meter_id) "
         "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
-        f"ON f.medium = m.medium AND year(r.start_at) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
+        f"ON f.medium = m.medium AND year(d.day) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
         "workshop", ("energy_reading.quantity", "meter.medium"),
     ))
 

@@ -12,9 +12,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -22,6 +20,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.proc_helpers import cockpit_argv, free_port  # noqa: F401 - shared with the process tests
+from tests.proc_helpers import rewrite_atomically as write_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -92,24 +93,7 @@ def make_site(dest: Path, finance_month: str) -> Site:
     return Site(dir=dest, config=config, var=var)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")  # not matched by cost_fix_*.csv
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 # --- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cockpit_argv() -> list[str]:
-    script = Path(sys.executable).parent / "cockpit"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cockpit.cli"]
 
 
 def child_env() -> dict[str, str]:

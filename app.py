@@ -22,7 +22,7 @@ def main() -> int:
     from waitress import serve
 
     from cockpit.scheduler import CockpitScheduler
-    from cockpit.store import StoreBusy, holder, describe_holder
+    from cockpit.store import StoreBusy, describe_holder, holder
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job per second is noise

@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 
 from connectors.schema import LEVELS
-from kpis.periods import Window, baseline_window, report_window
 from kpis import targets
+from kpis.periods import Window, baseline_window, report_window
 from kpis.registry import all_kpis
 from kpis.windows import compare, regrain, window_values
 

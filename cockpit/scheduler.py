@@ -57,7 +57,7 @@ class CockpitScheduler:
                 body = json.loads(path.read_text())
                 result = self.execute(body["action"], body.get("args", {}))
                 req.answer(path, {"ok": True, **result})
-            except Exception as exc:
+            except Exception as exc:  # a bad request must not stop the writer
                 log.exception("request %s failed", path.name)
                 req.answer(path, {"ok": False, "error": str(exc)})
 

@@ -77,6 +77,22 @@ def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
     return out
 
 
+# Big fact tables whose elements are plain per-row sums: an incremental recompute reads only their
+# recent rows (zone maps skip the rest). Tables with look-back logic (equipment_state for time to
+# failure, maintenance_event) are always read whole.
+RECENT_ONLY = {"production_record": "start_at", "energy_reading": "start_at", "planned_time": "shift_start_at",
+               "labor_time": "shift_start_at", "quality_inspection": "inspected_at"}
+
+
+def _shadow_recent(con: duckdb.DuckDBPyConnection, first: date) -> list[str]:
+    """Temp views named like the fact tables, holding rows from `first` on; element SQL picks them up."""
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+    for table, column in RECENT_ONLY.items():
+        con.execute(f'CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM "{catalog}".main.{table} '
+                    f"WHERE {column} >= TIMESTAMP '{first.isoformat()}'")  # a date object, not user text
+    return list(RECENT_ONLY)
+
+
 def element_sql() -> str:
     """One UNION ALL of every element's SQL, tagged with the element name."""
     parts = [
@@ -146,8 +162,13 @@ def compute(
     prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = since.replace(day=1) if since else None
     where = " WHERE day >= $first" if first else ""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS SELECT * FROM ({element_sql()}){where}",
-                {"first": first} if first else None)
+    shadowed = _shadow_recent(con, first) if first else []
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS SELECT * FROM ({element_sql()}){where}",
+                    {"first": first} if first else None)
+    finally:
+        for name in shadowed:
+            con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     con.register("kpi_term_df", _terms())
     con.register("kpi_meta_df", _meta())
     con.register("kpi_component_df", _components())

@@ -146,6 +146,16 @@ def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str,
     unknown = set(mapping) - set(STREAMS[raw["stream"]].column_names)
     if unknown:
         raise ConfigError(f"{where}.mapping names fields {sorted(unknown)} that {raw['stream']} does not have")
+    one_hot = raw.get("one_hot", {})
+    if not isinstance(one_hot, Mapping):
+        raise ConfigError(f"{where}.one_hot must hold [connectors.{name}.one_hot.FIELD] tables")
+    for key, columns in one_hot.items():
+        if key not in STREAMS[raw["stream"]].column_names:
+            raise ConfigError(f"{where}.one_hot.{key}: {raw['stream']} has no field {key}")
+        if key in mapping or key in raw.get("constants", {}):
+            raise ConfigError(f"{where}.one_hot.{key}: the field is also in mapping or constants")
+        if not isinstance(columns, Mapping) or not columns or not all(isinstance(v, str) for v in columns.values()):
+            raise ConfigError(f"{where}.one_hot.{key} must map each 0/1 source column to the code it stands for")
     schedule = str(raw.get("schedule", "15m"))
     parse_schedule(schedule)
     reserved = {"system", "kind", "stream", "schedule", "mapping", "constants", "max_reject_share", "units"}

@@ -70,7 +70,16 @@ class Writer:
             "SELECT CAST(max(end_at) - to_minutes(CAST(? AS BIGINT)) AS DATE) - 1 FROM production_record",
             [self.settings.day_start_minutes],
         ).fetchall()
-        return rows[0][0]
+        if rows[0][0] is not None:
+            return rows[0][0]
+        # No MES production data (an energy-, quality- or order-only site): the day before the latest
+        # production day any fact table reaches (monthly ERP tables are left out: a month has no last day).
+        from connectors.schema import STREAMS
+
+        parts = [f"SELECT CAST(max({t.time_column}) - to_minutes(CAST($m AS BIGINT)) AS DATE) AS d FROM {t.name}"
+                 for t in STREAMS.values() if t.system != "master" and t.time_column and t.time_column != "month_on"]
+        return self.con.execute(f"SELECT max(d) - 1 FROM ({' UNION ALL '.join(parts)})",
+                                {"m": self.settings.day_start_minutes}).fetchall()[0][0]
 
     def compute(self, refreeze: bool = False) -> dict:
         now = self.clock()

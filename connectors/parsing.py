@@ -87,6 +87,7 @@ class ParseOptions:
     source_timezone: str | None = None
     plant_timezone: str = "Asia/Shanghai"
     interval_end: bool = False  # the export stamps the END of each interval: start_at -= interval_s
+    midnight_closes_date: bool = False  # an end stamp 'D 00:00' closes day D (means D+1 00:00)
     factors: Mapping[str, float] = field(default_factory=dict)  # field -> unit factor to canonical
 
     @classmethod
@@ -107,6 +108,11 @@ class ParseOptions:
             raise ConnectorError(f"{where} interval_timestamp must be \"start\" or \"end\", not {stamp!r}")
         if stamp == "end" and not {"start_at", "interval_s"} <= set(table.column_names):
             raise ConnectorError(f"{where} interval_timestamp = \"end\" needs a stream with start_at and interval_s")
+        midnight = opts.get("midnight_closes_date", False)
+        if not isinstance(midnight, bool):
+            raise ConnectorError(f"{where} midnight_closes_date must be true or false")
+        if midnight and stamp != "end":
+            raise ConnectorError(f"{where} midnight_closes_date = true needs interval_timestamp = \"end\"")
         zone = opts.get("timezone")
         if zone is not None:
             _check_zone(str(zone), f"{where} timezone")
@@ -121,7 +127,7 @@ class ParseOptions:
             excel_serial=frozenset(dated) if serial is True else frozenset(),
             excel_serial_mode="auto" if serial == "auto" else str(bool(serial)).lower(),
             source_timezone=str(zone) if zone else None, plant_timezone=getattr(spec, "plant_timezone", "Asia/Shanghai"),
-            interval_end=stamp == "end", factors=factors,
+            interval_end=stamp == "end", midnight_closes_date=midnight, factors=factors,
         )
 
     def with_serial(self, fields: set[str]) -> ParseOptions:
@@ -171,14 +177,20 @@ def temporal_sql(raw: str, type_: str, name: str, opts: ParseOptions) -> str:
     # it for every row, while COALESCE evaluates its later arguments only where the earlier are NULL.
     norm = f"trim(translate({raw}, {quote(_FULL)}, {quote(_HALF)}))"
     formats = "[" + ", ".join(quote(f) for f in (*_formats(opts, type_ == "DATE"), *ISO_FORMATS)) + "]"
-    parts = [f"TRY_CAST({raw} AS TIMESTAMP)", f"try_strptime({norm}, {formats})"]
+    # DuckDB's own cast reads any a/b/c as year/month/day, so 7/1/15 (m/d/yy) would be the year 7:
+    # it is tried only for text that starts with a four-digit year, and declared formats come first.
+    year_first = f"TRY_CAST(left({raw}, 4) AS USMALLINT) >= 1000"
+    parts = [f"CASE WHEN {year_first} THEN TRY_CAST({raw} AS TIMESTAMP) END", f"try_strptime({norm}, {formats})"]
+    if opts.date_formats:
+        declared = "[" + ", ".join(quote(f) for f in opts.date_formats) + "]"
+        parts.insert(0, f"try_strptime({norm}, {declared})")
     if name in opts.excel_serial:
         serial = (f"CASE WHEN regexp_matches({raw}, {quote(SERIAL_PATTERN)}) THEN TIMESTAMP '1899-12-30' + "
                   f"to_seconds(CAST(round(TRY_CAST({raw} AS DOUBLE) * 86400) AS BIGINT)) END")
         parts.insert(0, serial)
     expr = f"COALESCE({', '.join(parts)})"
     if type_ == "DATE":
-        return f"COALESCE(TRY_CAST({raw} AS DATE), CAST({expr} AS DATE))"
+        return f"COALESCE(CASE WHEN {year_first} THEN TRY_CAST({raw} AS DATE) END, CAST({expr} AS DATE))"
     if opts.source_timezone and opts.source_timezone != opts.plant_timezone:
         # Stored timestamps are naive plant time: read as source-zone wall time, shown in the plant zone.
         expr = (f"timezone({quote(opts.plant_timezone)}, "

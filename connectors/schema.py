@@ -98,6 +98,11 @@ STREAMS: dict[str, Table] = {
                 _c("name_zh", "VARCHAR", "Chinese name"),
             ),
             key=("meter_id",),
+            row_checks=(
+                ("unit_id must be a workshop, line or equipment (energy KPIs start at workshop level; a meter "
+                 "on a plant or the enterprise would count in no energy KPI)",
+                 "unit_id IN (SELECT o.id FROM org_unit AS o(id, parent, lvl) WHERE o.lvl IN ('enterprise', 'plant'))"),
+            ),
         ),
         Table(
             "production_record",

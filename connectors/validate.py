@@ -83,7 +83,11 @@ def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | N
     typed = {c.name: _typed(c, staged_types.get(c.name, "VARCHAR"), opts) for c in table.columns}
     if opts.interval_end and "start_at" in typed and "interval_s" in typed:
         # The export stamps the end of each interval; the canonical key is its start.
-        typed["start_at"] = f"({typed['start_at']}) - to_seconds(CAST({typed['interval_s']} AS BIGINT))"
+        start = typed["start_at"]
+        if opts.midnight_closes_date:
+            # 'D 00:00' written after 'D 23:45' is 24:00 of day D: the next day's midnight.
+            start = f"CASE WHEN CAST({start} AS TIME) = TIME '00:00' THEN {start} + INTERVAL 1 DAY ELSE {start} END"
+        typed["start_at"] = f"({start}) - to_seconds(CAST({typed['interval_s']} AS BIGINT))"
     checks = [chk for c in table.columns for chk in _checks(c, table)]
     if "_row_error" in staged_types:
         checks.insert(0, "_row_error")

@@ -5,9 +5,7 @@ the repository) through the real path: config.load -> Writer.load -> Writer.comp
 numbers are computed here with pandas straight from the raw files, independently of the loader and
 the KPI engine. Sources, licences and the mapping are in docs/real-data.md.
 
-Tests marked xfail(strict=True) state what the data needs and the product cannot do yet; each names
-its proposed patch (P1..P5 in docs/real-data.md). Once a patch lands, the test passes, strict xfail
-turns that into a failure, and the marker should be removed.
+The tests of P1..P5 (docs/real-data.md) were strict xfails until those product patches landed.
 """
 
 from __future__ import annotations
@@ -171,8 +169,6 @@ def test_steel_energy_midnight_rows_close_their_own_date():
     assert (previous[midnight].dt.strftime("%H:%M") == "23:45").iloc[1:].all()
 
 
-@pytest.mark.xfail(strict=True, reason="P2: the csv kind has no way to read 'D 00:00' as the end of day D, so the "
-                   "365 end-of-day readings land one day early (one in December 2017); docs/real-data.md")
 def test_steel_energy_true_calendar_months(tmp_path):
     path = _variant("steel_energy", tmp_path, {
         'interval_timestamp = "end"': 'interval_timestamp = "end"\nmidnight_closes_date = true'})
@@ -235,8 +231,6 @@ def _first_mode(raw: pd.DataFrame) -> pd.Series:
     return flags.idxmax(axis=1).where(flags.any(axis=1))
 
 
-@pytest.mark.xfail(strict=True, reason="P4: the csv kind cannot turn the five 0/1 failure-mode columns into one "
-                   "defect_type; docs/real-data.md")
 def test_ai4i_failure_mode_pareto(tmp_path):
     one_hot = "\n".join(f'{m} = "{m}"' for m in FAILURE_MODES)
     path = _variant("ai4i2020", tmp_path, {
@@ -283,8 +277,6 @@ def test_steel_plates_load_with_the_stand_in_key(store):
     assert value == 1e6
 
 
-@pytest.mark.xfail(strict=True, reason="P3 + P4: no record id to key rows by (lot_id = \"@line\"), and the fault "
-                   "type and steel grade are one-hot columns; docs/real-data.md")
 def test_steel_plates_defect_type_pareto(tmp_path):
     faults = "\n".join(f'{f} = "{f.removesuffix("_Fault").removesuffix("_Faults").lower()}"' for f in FAULTS)
     path = _variant("steel_plates_faults", tmp_path, {
@@ -354,8 +346,6 @@ def test_scms_on_time_delivery_of_the_busiest_month(store):
     assert value == pytest.approx(100 * us["on_time"].mean(), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="P1: DuckDB's own cast reads 2-digit-year dates such as 7/1/15 as year 7 "
-                   "before date_formats is tried; docs/real-data.md")
 def test_scms_order_dates_and_whole_period_delivery(store):
     writer, results = store("scms_delivery")
     raw = _scms_raw()

@@ -28,6 +28,8 @@ from connectors.registry import register
 CHUNK_MB = 64  # bytes of UTF-8 per batch: bounds the memory of one staged batch
 DELIMITERS = ",;\t|"
 # Without skip_footer_matching a total row is quarantined, never loaded as data.
+LINE = "@line"  # mapping value: the source line number, for a key the export does not have
+TRUTHY = ("1", "1.0", "true", "yes", "y", "x")  # a set flag in a one-hot column
 TOTAL_ROW = r"^(合计|总计|小计|共计|总数|汇总|total|sum|subtotal)([^a-z0-9_]|$)"
 
 
@@ -91,6 +93,8 @@ class CsvFile:
         self.delimiter, self.quotechar = sniff(lines[self.skip_rows:], opts.get("delimiter"), opts.get("quote"))
         self.headers = [h.replace("\ufeff", "").strip() for h in _split(lines[self.skip_rows], self.delimiter, self.quotechar)]
         self.error: ConnectorError | None = None
+        self.line_fields = [f for f, v in spec.mapping.items() if v == LINE]
+        self.one_hot: dict[str, list[tuple[int, str]]] = {}
         try:
             self.positions = self._resolve(lines)
         except ConnectorError as exc:  # raised when staging, so a probe still sees the headers first
@@ -106,9 +110,18 @@ class CsvFile:
     def _resolve(self, lines: list[str]) -> dict[str, int]:
         table = self.spec.table
         required = [c.name for c in table.columns if c.required]
-        resolve = partial(resolve_headers, mapping=self.spec.mapping, table_fields=table.column_names, required=required)
+        mapping = {f: v for f, v in self.spec.mapping.items() if v != LINE}
+        codes = {}
+        for field_, columns in (self.spec.options.get("one_hot") or {}).items():
+            for i, (header, code) in enumerate(columns.items()):
+                mapping[f"{field_}\0{i}"] = header
+                codes[f"{field_}\0{i}"] = str(code)
+        resolve = partial(resolve_headers, mapping=mapping, table_fields=table.column_names, required=required)
         try:
-            return resolve(self.headers, source=self.source, line=self.skip_rows + 1)
+            found = resolve(self.headers, source=self.source, line=self.skip_rows + 1)
+            for key in codes:  # in declared order: the first flagged column wins
+                self.one_hot.setdefault(key.split("\0")[0], []).append((found.pop(key), codes[key]))
+            return found
         except ConnectorError as exc:
             hints = []
             for i, line in enumerate(lines[:10]):
@@ -145,6 +158,11 @@ class CsvFile:
         for col in spec.table.columns:
             if col.name in self.positions:
                 cols.append(f'c{self.positions[col.name]} AS "{col.name}"')
+            elif col.name in self.one_hot:
+                flagged = " ".join(f"WHEN lower(trim(c{i})) IN {TRUTHY} THEN {quote(code)}" for i, code in self.one_hot[col.name])
+                cols.append(f'CASE {flagged} END AS "{col.name}"')
+            elif col.name in self.line_fields:
+                cols.append(f'CAST(NULL AS VARCHAR) AS "{col.name}"')  # set once the line numbers are fixed
             elif col.name in spec.constants:
                 cols.append(f'{quote(str(spec.constants[col.name]))} AS "{col.name}"')
             elif col.required:
@@ -159,7 +177,8 @@ class CsvFile:
         n = len(self.headers)
         first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
         repeated = " AND ".join(f"trim(c{i}) IS NOT DISTINCT FROM {quote(self.headers[i])}"
-                                for i in sorted(set(self.positions.values())))
+                                for i in sorted({*self.positions.values(),
+                                                 *(i for pairs in self.one_hot.values() for i, _ in pairs)}))
         return (f"CASE WHEN regexp_matches({first}, {quote(TOTAL_ROW)}, 'i') THEN 'row: looks like a total row ('"
                 f" || {first} || '), not data; set skip_footer_matching to drop such rows'"
                 f" WHEN {repeated} THEN 'row: the header line repeated inside the data' END")
@@ -208,6 +227,8 @@ class CsvFile:
             self._fix_lines(con, chunk, n_rows + n_rejected)
         if n_drop:
             con.execute("DELETE FROM staged WHERE _drop")
+        if self.line_fields:
+            con.execute("UPDATE staged SET " + ", ".join(f'"{f}" = CAST(_source_line AS VARCHAR)' for f in self.line_fields))
 
     def _fix_lines(self, con, chunk: encoding.Chunk, records: int) -> None:
         """Rows after a blank or rejected line sit one line further down than their ordinal says.

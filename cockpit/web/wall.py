@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pandas as pd
 from dash import dcc, html
 
 from cockpit.serving import Serving
@@ -124,23 +125,26 @@ def _oee_figure(serving: Serving, lang: str):
     return figures.oee_by_plant(rows, lang) if rows else figures.empty(t("no_data", lang))
 
 
-def _daily(serving: Serving, kpi_id: str, unit_id: str, lang: str, days: int = 60):
-    last = serving.meta().get("last_data_day")
+def _complete_days(serving: Serving, kpi_id: str, unit_id: str, days: int):
+    """Daily values of the last `days` complete production days: today's partial day would read as a drop."""
+    meta = serving.meta()
+    last = meta.get("last_complete_day") or meta.get("last_data_day")
     if not last:
-        return figures.empty(t("no_data", lang))
-    since = date.fromisoformat(last) - timedelta(days=days)
-    frame = serving.series(kpi_id, unit_id, "day", since)
-    return figures.daily_trend(frame) if len(frame) else figures.empty(t("no_data", lang))
+        return None
+    end = pd.Timestamp(last)
+    frame = serving.series(kpi_id, unit_id, "day", (end - pd.Timedelta(days=days)).date())
+    return frame[pd.to_datetime(frame["period_start"]) <= end]
+
+
+def _daily(serving: Serving, kpi_id: str, unit_id: str, lang: str, days: int = 60):
+    frame = _complete_days(serving, kpi_id, unit_id, days)
+    return figures.daily_trend(frame) if frame is not None and len(frame) else figures.empty(t("no_data", lang))
 
 
 def _output(serving: Serving, unit_id: str, lang: str, days: int = 30):
-    last = serving.meta().get("last_data_day")
-    if not last:
-        return figures.empty(t("no_data", lang))
-    since = date.fromisoformat(last) - timedelta(days=days)
-    good = serving.series("good_output", unit_id, "day", since)
-    plan = serving.series("planned_output", unit_id, "day", since)
-    if good.empty and plan.empty:
+    good = _complete_days(serving, "good_output", unit_id, days)
+    plan = _complete_days(serving, "planned_output", unit_id, days)
+    if good is None or (good.empty and plan.empty):
         return figures.empty(t("no_data", lang))
     return figures.output_vs_plan(good, plan, (t("good_output", lang), t("planned_output", lang)))
 

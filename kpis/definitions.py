@@ -304,3 +304,15 @@ kpi(Kpi(
     numerator={"co2_scope1_kg": 1e-3, "co2_scope2_kg": 1e-3}, denominator={"output_value_cny": 1e-4},
     grains=("month",), scenarios=("CQ-5.6.2", "MIIT-37"), decimals=4,
 ))
+
+
+# --- inventory (KPIS.md §2: 存货周转率 = cost of sales / average inventory; days = 365 / turnover) ---
+kpi(Kpi(
+    "inventory_days", "库存周转天数", "Days of inventory", "天", "lower", "ratio", "plant",
+    f"KPIS.md §2 存货周转率 and days of inventory; {ISO} (KPI 24, inverse)",
+    "Σ daily inventory value / Σ cost of sales",
+    "Average inventory over the cost of sales per day: (Σ daily value / days) / (Σ COGS / days), which is "
+    "a ratio of sums and so rolls up over plants and periods. Annual turnover = 365 / this value.",
+    numerator={"inventory_value_day_cny": 1}, denominator={"cogs_cny": 1}, grains=("month",),
+    scenarios=("CQ-5.3.1",), decimals=1,
+))

@@ -277,3 +277,16 @@ def _carbon(name: str, scope: int) -> Element:
 
 _carbon("co2_scope1_kg", 1)  # fuel burnt on site
 _carbon("co2_scope2_kg", 2)  # purchased electricity (heat and steam once the plant configures factors)
+
+
+element(Element(
+    "inventory_value_day_cny", "元·日", "Inventory value summed over snapshot days (Σ daily closing value)",
+    "SELECT unit_id, snapshot_on AS day, SUM(value_cny) AS value FROM inventory_snapshot GROUP BY ALL",
+    "plant", ("inventory_snapshot.value_cny", "inventory_snapshot.snapshot_on"),
+))
+element(Element(
+    "cogs_cny", "元", "Cost of sales (ERP, monthly)",
+    "SELECT unit_id, month_on AS day, SUM(amount_cny) AS value FROM operating_cost "
+    "WHERE category = 'cost_of_sales' GROUP BY ALL",
+    "plant", ("operating_cost.amount_cny", "operating_cost.category"),
+))

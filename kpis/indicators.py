@@ -36,7 +36,6 @@ PLANNED = {
     "finished_goods_ratio": ("成品率", "Finished goods ratio", ("MES material_consumption(item_id, consumed_qty)",)),
     "production_loss_ratio": ("生产损耗率", "Production loss ratio", ("MES material_consumption(consumed_qty, loss_qty)",)),
     "wip_days": ("在制品天数", "WIP days", ("WMS inventory_snapshot(item_id of WIP, quantity)",)),
-    "inventory_days": ("库存周转天数", "Days of inventory", ("WMS inventory_snapshot(value_cny)", "ERP operating_cost(cost_of_sales)")),
     "material_shortage_stops": ("缺料停线次数", "Line stops for missing material",
                                 ("MES equipment_state(reason_code = material shortage)",)),
     "logistics_cost_per_unit": ("单位物流成本", "Logistics cost per unit", ("ERP operating_cost(category = logistics)",)),

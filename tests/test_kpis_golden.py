@@ -163,3 +163,19 @@ def test_snapshots_are_unique_per_kpi_unit_grain_period(con):
     dupes = con.execute("SELECT count(*) FROM (SELECT kpi_id, unit_id, grain, period_start FROM kpi_value "
                         "GROUP BY ALL HAVING count(*) > 1)").fetchall()[0][0]
     assert dupes == 0
+
+
+def test_days_of_inventory_is_a_ratio_of_sums(golden_writer):
+    """Two snapshot days of 300 000 and 500 000 元 against cost of sales of 50 000 元 in January:
+    average inventory 400 000 / (50 000 / 2 days) = 16 days = (300 000 + 500 000) / 50 000."""
+    folder = golden_writer.settings.path.parent
+    (folder / "inventory_snapshot.csv").write_text(
+        "warehouse_id,unit_id,item_id,snapshot_on,quantity,value_cny\n"
+        "WH1,P1,I1,2025-01-06,10,300000\nWH1,P1,I1,2025-01-07,12,500000\n")
+    spec = golden_writer.settings.connectors["headcount"]
+    golden_writer.settings.connectors["inventory_snapshot"] = type(spec)(**{
+        **spec.__dict__, "name": "inventory_snapshot", "system": "wms", "stream": "inventory_snapshot",
+        "options": {"path": "inventory_snapshot.csv"}})
+    golden_writer.load()
+    golden_writer.compute()
+    assert kpi(golden_writer.con, "inventory_days", "P1")[0] == pytest.approx(800000 / 50000)

@@ -316,3 +316,19 @@ kpi(Kpi(
     numerator={"inventory_value_day_cny": 1}, denominator={"cogs_cny": 1}, grains=("month",),
     scenarios=("CQ-5.3.1",), decimals=1,
 ))
+
+kpi(Kpi(
+    "throughput_rate", "产出率", "Throughput rate", "件/h", "higher", "ratio", "line", f"{ISO} (KPI 3)",
+    "PQ / AOET", "Produced quantity per hour of order execution time.",
+    numerator={"produced_qty": 1}, denominator={"aoet_s": 1 / 3600}, scenarios=("MIIT-11",), decimals=1,
+))
+kpi(Kpi(
+    "production_process_ratio", "生产过程比率", "Production process ratio", "%", "higher", "ratio", "line",
+    f"{ISO} (KPI 13)", "APT / AOET", "Value-adding share of the order execution time.",
+    numerator={"apt_s": 1}, denominator={"aoet_s": 1}, scale=100, scenarios=("MIIT-15",),
+))
+kpi(Kpi(
+    "allocation_ratio", "分配比率", "Allocation ratio", "%", "higher", "ratio", "line", f"{ISO} (KPI 2)",
+    "Σ AUBT / AOET", "Busy time of the unit against the execution time of its orders.",
+    numerator={"apt_s": 1, "aust_s": 1, "adet_s": 1}, denominator={"aoet_s": 1}, scale=100, scenarios=("MIIT-11",),
+))

@@ -290,3 +290,12 @@ element(Element(
     "WHERE category = 'cost_of_sales' GROUP BY ALL",
     "plant", ("operating_cost.amount_cny", "operating_cost.category"),
 ))
+
+element(Element(
+    "aoet_s", "s", "AOET actual order execution time: from an order's first to its last record on the unit, "
+    "booked on the production day the order started there",
+    "SELECT unit_id, prod_day(min(start_at)) AS day, SUM(span) AS value FROM ("
+    "SELECT unit_id, order_id, min(start_at) AS start_at, epoch(max(end_at)) - epoch(min(start_at)) AS span "
+    "FROM production_record WHERE order_id IS NOT NULL GROUP BY unit_id, order_id) GROUP BY unit_id, prod_day(start_at)",
+    "line", ("production_record.order_id", "production_record.start_at", "production_record.end_at"),
+))

@@ -55,6 +55,11 @@ def con(golden_loaded):
     # output value per person-month: (280 x 200 + 324 x 100) / 10000 / 20
     ("output_value_per_head", "P1", 8.84 / 20, "88400 元 = 8.84 万元 / 20 person-months = 0.442"),
     ("plan_attainment", "W1", 100 * 604 / 800, "604 / (400 + 400) = 75.5 %"),
+    # AOET: order O1 on L1 09:00-15:00 = 21600 s, O2 on L2 08:00-11:00 = 10800 s
+    ("throughput_rate", "L1", 300 / 6, "300 produced / 6 h = 50 件/h"),
+    ("throughput_rate", "W1", 660 / 9, "(300 + 360) / (6 + 3) h = 73.33 件/h; mean of lines 110 is wrong"),
+    ("production_process_ratio", "W1", 100 * 32400 / 32400, "(21600 + 10800) APT / (21600 + 10800) AOET"),
+    ("allocation_ratio", "L1", 100 * 25200 / 21600, "AUBT (21600 run + 3600 breakdown) / 21600 AOET = 116.7 %"),
     # carbon, national series: 2025 readings use the latest published year (2023, 0.5306 kgCO2/kWh)
     ("co2_scope2_t", "W1", 1500 * 0.5306 / 1000, "1500 kWh x 0.5306 / 1000 = 0.7959 t"),
     ("co2_scope1_t", "W1", 100 * 2.1622 / 1000, "100 m3 natural gas x 2.1622 / 1000 = 0.21622 t"),

@@ -57,7 +57,7 @@ def con(golden_loaded):
     ("plan_attainment", "W1", 100 * 604 / 800, "604 / (400 + 400) = 75.5 %"),
     # AOET: order O1 on L1 09:00-15:00 = 21600 s, O2 on L2 08:00-11:00 = 10800 s
     ("throughput_rate", "L1", 300 / 6, "300 produced / 6 h = 50 件/h"),
-    ("throughput_rate", "W1", 660 / 9, "(300 + 360) / (6 + 3) h = 73.33 件/h; mean of lines 110 is wrong"),
+    ("throughput_rate", "W1", 660 / 9, "(300 + 360) / (6 + 3) h = 73.33 件/h; mean of lines (50 + 120) / 2 = 85 is wrong"),
     ("production_process_ratio", "W1", 100 * 32400 / 32400, "(21600 + 10800) APT / (21600 + 10800) AOET"),
     ("allocation_ratio", "L1", 100 * 25200 / 21600, "AUBT (21600 run + 3600 breakdown) / 21600 AOET = 116.7 %"),
     # carbon, national series: 2025 readings use the latest published year (2023, 0.5306 kgCO2/kWh)

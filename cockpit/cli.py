@@ -85,12 +85,8 @@ def cmd_serve(settings, args) -> int:
 
 def cmd_status(settings, args) -> int:
     serving = Serving(settings.serving_path)
-    try:
-        sources = serving.sources()
-        meta = serving.meta()
-    except NotPublished:
-        print("nothing published yet: run `cockpit load` or start `cockpit scheduler`", file=sys.stderr)
-        return 1
+    sources = serving.sources()
+    meta = serving.meta()
     if args.json:
         print(sources.to_json(orient="records", date_format="iso", force_ascii=False))
         return 0
@@ -107,12 +103,7 @@ def cmd_status(settings, args) -> int:
 def cmd_kpis(settings, args) -> int:
     if args.list:
         return cmd_kpi_list(args)
-    serving = Serving(settings.serving_path)
-    try:
-        doc = serving.comparison(args.period, args.unit)
-    except NotPublished:
-        print("nothing published yet: run `cockpit load` or start `cockpit scheduler`", file=sys.stderr)
-        return 1
+    doc = Serving(settings.serving_path).comparison(args.period, args.unit)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0
@@ -126,11 +117,7 @@ def cmd_kpis(settings, args) -> int:
 def cmd_scenarios(settings, args) -> int:
     from cockpit.serving import scenario_report
 
-    try:
-        doc = scenario_report(Serving(settings.serving_path))
-    except NotPublished:
-        print("nothing published yet: run `cockpit load` or start `cockpit scheduler`", file=sys.stderr)
-        return 1
+    doc = scenario_report(Serving(settings.serving_path))
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0
@@ -236,9 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         return _writer_command(settings, args.command, payload, args.wait)
     if args.command == "targets":
         return cmd_targets(settings, args)
-    return {"scheduler": cmd_scheduler, "serve": cmd_serve, "status": cmd_status, "kpis": cmd_kpis,
-            "docs": cmd_docs, "scenarios": cmd_scenarios,
-            "connectors": lambda st, a: connectors_cli.run(st, a, _writer_command)}[args.command](settings, args)
+    command = {"scheduler": cmd_scheduler, "serve": cmd_serve, "status": cmd_status, "kpis": cmd_kpis,
+               "docs": cmd_docs, "scenarios": cmd_scenarios,
+               "connectors": lambda st, a: connectors_cli.run(st, a, _writer_command)}
+    try:
+        return command[args.command](settings, args)
+    except NotPublished:  # the read commands all read the serving file the writer publishes
+        print("nothing published yet: run `cockpit load` or start `cockpit scheduler`", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,16 +8,21 @@ memory. A UTF-8 export that fits in one chunk is read by DuckDB as it is (gzip i
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from charset_normalizer import from_bytes
 
 from connectors.base import ConnectorError
@@ -28,6 +33,8 @@ _ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "utf8": "
 _CANDIDATES = ["utf_8", "gb18030", "big5", "utf_16"]
 BLOCK = 4 << 20
 HEAD = 2 << 20  # bytes kept for detection and sniffing
+QUOTE = b'"'  # the quote character chunk cuts are planned for while scanning (others re-read the file)
+_THREADED_HASH = 16 << 20  # files from this size are hashed in a thread while the scan checks the bytes
 
 
 def _position(data: bytes, offset: int, lines_before: int = 0, nl: bytes = b"\n") -> str:
@@ -66,6 +73,10 @@ class FileScan:
     lines: int  # physical lines; a last line without a newline counts
     ends_with_newline: bool
     trailing_blank_lines: int = 0  # empty lines after the last record (not data, not a shrink)
+    # Where a file bigger than one chunk can be cut, planned during the scan for `"` quotes: (byte
+    # offset of a chunk's first byte, its source line), after the first chunk. None when not planned.
+    cuts: list[tuple[int, int]] | None = field(default=None, repr=False)
+    cut_bytes: int | None = None  # the chunk size the cuts were planned for
 
     @property
     def sample(self) -> str:
@@ -74,14 +85,170 @@ class FileScan:
         return text.decode(self.head, final=len(self.head) >= self.size_bytes)
 
 
-def scan(path: Path, declared: str, source: str) -> FileScan:
-    """Hash, count lines and check UTF-8 in one pass over the file (blank lines are found later, if any)."""
+class _Digest:
+    """SHA-256 of the blocks; for a big file in a thread (hashlib releases the GIL), beside the checks."""
+
+    def __init__(self, threaded: bool):
+        self.sha = hashlib.sha256()
+        self.queue: queue.Queue | None = None
+        if threaded:
+            self.queue = queue.Queue(maxsize=4)  # bounded: at most a few blocks wait in memory
+            self.thread = threading.Thread(target=self._run, name="csv-sha256", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            self.sha.update(block)
+
+    def update(self, block: bytes) -> None:
+        if self.queue is None:
+            self.sha.update(block)
+        else:
+            self.queue.put(block)
+
+    def close(self) -> None:
+        if self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.queue = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self.sha.hexdigest()
+
+
+class _Utf8Check:
+    """Validates UTF-8 block by block, decoding only the runs of non-ASCII bytes.
+
+    ASCII bytes are always whole characters, so a text is valid UTF-8 exactly when every maximal
+    run of bytes >= 0x80 decodes on its own. numpy finds the runs; an export with Chinese in 1 % of
+    its rows then costs a fraction of decoding every block. A run that reaches the end of a block
+    is carried into the next one.
+    """
+
+    MANY_RUNS = 4096  # above this many runs in a block, decoding the whole block is cheaper
+
+    def __init__(self):
+        self.carry, self.carry_at = b"", 0
+
+    def feed(self, block: bytes, offset: int, array: np.ndarray) -> int | None:
+        """File offset of the first invalid byte, or None."""
+        if block.isascii():
+            return self.finish()
+        high = np.flatnonzero(array >= 0x80)
+        gaps = np.flatnonzero(np.diff(high) != 1)
+        if len(gaps) >= self.MANY_RUNS:
+            return self._whole(block, offset, array)
+        starts = np.concatenate((high[:1], high[gaps + 1])).tolist()
+        ends = np.concatenate((high[gaps] + 1, high[-1:] + 1)).tolist()
+        for s, e in zip(starts, ends):
+            if self.carry and s == 0:
+                run, at = self.carry + block[:e], self.carry_at
+                self.carry = b""
+            else:
+                if (bad := self.finish()) is not None:
+                    return bad
+                run, at = block[s:e], offset + s
+            if e == len(block):
+                self.carry, self.carry_at = run, at
+            elif (bad := self._check(run, at)) is not None:
+                return bad
+        return None
+
+    def _whole(self, block: bytes, offset: int, array: np.ndarray) -> int | None:
+        ascii_ = np.flatnonzero(array < 0x80)
+        if not len(ascii_):  # not one ASCII byte: the block continues (or starts) a run
+            self.carry, self.carry_at = (self.carry + block, self.carry_at) if self.carry else (block, offset)
+            return None
+        last = int(ascii_[-1]) + 1  # a character never spans an ASCII byte
+        data, at = (self.carry + block[:last], self.carry_at) if self.carry else (block[:last], offset)
+        self.carry = b""
+        if last < len(block):
+            self.carry, self.carry_at = block[last:], offset + last
+        return self._check(data, at)
+
+    def finish(self) -> int | None:
+        if not self.carry:
+            return None
+        run, at = self.carry, self.carry_at
+        self.carry = b""
+        return self._check(run, at)
+
+    @staticmethod
+    def _check(run: bytes, at: int) -> int | None:
+        try:
+            run.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return at + exc.start
+        return None
+
+
+class _CutPlanner:
+    """Chunk boundaries found while scanning: a newline outside `"` quotes near every chunk_bytes.
+
+    Like the streaming cutter (`_ChunkFile.cut`): the last newline before the size is reached whose
+    quote count before it is even, else the first one after it. A chunk then is a plain byte range of
+    the export, copied by the kernel instead of through Python.
+    """
+
+    def __init__(self, chunk_bytes: int, nl: bytes):
+        self.chunk_bytes, self.nl = chunk_bytes, nl
+        self.last = 0  # offset of the current chunk's first byte
+        self.pending = False  # no even newline before the target: take the first one after it
+        self.cuts: list[tuple[int, int]] = []
+
+    def feed(self, block: bytes, offset: int, lines_before: int, quotes_before: int) -> None:
+        end = offset + len(block)
+        quoted = QUOTE in block
+        counted_at, counted = 0, lines_before  # newline count up to a position, kept incrementally
+        while True:
+            target = self.last + self.chunk_bytes
+            if not self.pending and target >= end:
+                return
+            floor = max(0, self.last - offset)  # never before the previous cut
+            even = (lambda at: True) if not quoted and quotes_before % 2 == 0 else (
+                lambda at: (quotes_before + block.count(QUOTE, 0, at + 1)) % 2 == 0)
+            cut = -1
+            if not self.pending:
+                cut = block.rfind(self.nl, floor, target - offset)
+                while cut >= 0 and not even(cut):
+                    cut = block.rfind(self.nl, floor, cut)
+            if cut < 0:
+                cut = block.find(self.nl, max(floor, 0 if self.pending else target - offset))
+                while cut >= 0 and not even(cut):
+                    cut = block.find(self.nl, cut + 1)
+            if cut < 0:
+                self.pending = True
+                return
+            counted += block.count(self.nl, counted_at, cut + 1)
+            counted_at = cut + 1
+            self.cuts.append((offset + cut + 1, counted + 1))
+            self.last, self.pending = offset + cut + 1, False
+
+
+def scan(path: Path, declared: str, source: str, chunk_bytes: int | None = None) -> FileScan:
+    """Hash, count lines and check UTF-8 in one pass over the file (blank lines are found later, if any).
+
+    With `chunk_bytes`, an uncompressed file bigger than that also gets its chunk cuts planned.
+    """
     declared = codec_name(declared or "auto")
-    digest, head, size, lines, tail = hashlib.sha256(), bytearray(), 0, 0, b""
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_error: str | None = None
-    evidence = b""
+    try:
+        threaded = os.path.getsize(path) >= _THREADED_HASH
+    except OSError:
+        threaded = False
+    digest = _Digest(threaded)
+    try:
+        return _scan(path, declared, source, chunk_bytes, digest)
+    finally:
+        digest.close()
+
+
+def _scan(path: Path, declared: str, source: str, chunk_bytes: int | None, digest: _Digest) -> FileScan:
+    head, size, lines, quotes, tail = bytearray(), 0, 0, 0, b""
+    check = _Utf8Check() if declared in ("auto", "utf-8") else None
+    bad_at: int | None = None
     nl: bytes | None = None
+    planner: _CutPlanner | None = None
     for block in _blocks(path, source):
         if not size:
             nul = block.find(b"\x00", 0, 65536)
@@ -89,27 +256,30 @@ def scan(path: Path, declared: str, source: str) -> FileScan:
                 # A NUL byte never occurs in a CSV export in UTF-8 or GBK: this is binary or a damaged file.
                 raise ConnectorError(f"{source}: binary content at {_position(block, nul)}; not a text export")
             nl = b"\n" if b"\n" in block or b"\r" not in block else b"\r"
+            if chunk_bytes and path.suffix != ".gz":
+                planner = _CutPlanner(chunk_bytes, nl)
         digest.update(block)
         if len(head) < HEAD:
             head += block[: HEAD - len(head)]
-        if utf8_error is None and declared in ("auto", "utf-8"):
-            try:
-                utf8.decode(block)
-            except UnicodeDecodeError as exc:
-                utf8_error = _position(block, exc.start, lines, nl)
-                # Detection looks where the non-UTF-8 text is: a GBK export may be ASCII for megabytes.
-                evidence = block[max(0, exc.start - HEAD // 2): exc.start + HEAD // 2]
-        lines += block.count(nl)
+        array = np.frombuffer(block, dtype=np.uint8)
+        if check is not None and bad_at is None:
+            bad_at = check.feed(block, size, array)
+        if planner is not None:
+            planner.feed(block, size, lines, quotes)
+            if QUOTE in block:
+                quotes += int(np.count_nonzero(array == QUOTE[0]))
+        lines += int(np.count_nonzero(array == nl[0]))
         size += len(block)
-        tail = (tail + block)[-4:]
+        tail = (tail + block[-4:])[-4:]
     if not size:
         raise ConnectorError(f"{source}: file is empty")
     ends = tail.endswith(nl)
-    if utf8_error is None and declared in ("auto", "utf-8"):
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_error = f"line {lines + 1}, the last bytes"
+    utf8_error, evidence = None, b""
+    if check is not None and bad_at is None and check.finish() is not None:
+        utf8_error = f"line {lines + (0 if ends else 1)}, the last bytes"
+    elif bad_at is not None:
+        # Detection looks where the non-UTF-8 text is: a GBK export may be ASCII for megabytes.
+        utf8_error, evidence = _locate(path, source, bad_at, nl)
     codec = declared
     if declared == "utf-8" and utf8_error:
         raise ConnectorError(f"{source}: not valid utf-8 at {utf8_error}; set encoding = \"auto\" or the export's real encoding")
@@ -121,8 +291,30 @@ def scan(path: Path, declared: str, source: str) -> FileScan:
         except LookupError:
             raise ConnectorError(f"{source}: unknown encoding '{declared}'") from None
     trailing = len(tail) - len(tail.rstrip(b"\r\n")) if ends else 0  # blank lines at the very end
+    cuts = [c for c in planner.cuts if c[0] < size] if planner is not None else None
     return FileScan(path, digest.hexdigest(), size, codec, bytes(head), nl or b"\n",
-                    lines + (0 if ends else 1), ends, max(0, tail.count(nl, len(tail) - trailing) - 1))
+                    lines + (0 if ends else 1), ends, max(0, tail.count(nl, len(tail) - trailing) - 1),
+                    cuts=cuts, cut_bytes=chunk_bytes if cuts is not None else None)
+
+
+def _locate(path: Path, source: str, offset: int, nl: bytes) -> tuple[str, bytes]:
+    """Line and byte of a file offset, and the bytes around it (read again: only when a file is bad)."""
+    lines, seen, line_start, evidence = 0, 0, 0, b""
+    for block in _blocks(path, source):
+        if seen + len(block) <= offset:
+            lines += block.count(nl)
+            last = block.rfind(nl)
+            line_start = seen + last + 1 if last >= 0 else line_start
+            seen += len(block)
+            evidence = block[-(HEAD // 2):]
+            continue
+        at = offset - seen
+        lines += block.count(nl, 0, at)
+        last = block.rfind(nl, 0, at)
+        line_start = seen + last + 1 if last >= 0 else line_start
+        evidence = (evidence + block)[max(0, len(evidence) + at - HEAD // 2): len(evidence) + at + HEAD // 2]
+        break
+    return f"line {lines + 1}, byte {offset - line_start + 1} of the line", evidence
 
 
 def _detect(head: bytes, source: str, utf8_error: str) -> str:
@@ -178,6 +370,10 @@ def chunks(scan_: FileScan, skip_lines: int, chunk_bytes: int, folder: Path | No
     if scan_.codec == "utf-8" and scan_.size_bytes <= chunk_bytes:
         yield Chunk(scan_.path, skip_lines, skip_lines + 1, scan_.lines, temporary=False)
         return
+    if (scan_.codec == "utf-8" and scan_.cuts is not None and scan_.cut_bytes == chunk_bytes and quote == QUOTE
+            and scan_.path.suffix != ".gz"):
+        yield from _ranges(scan_, skip_lines, folder)
+        return
     nl, line, index, skipping = scan_.newline, skip_lines + 1, 0, skip_lines
     out: _ChunkFile | None = None
     for block in utf8_blocks(scan_, source):
@@ -207,6 +403,64 @@ def chunks(scan_: FileScan, skip_lines: int, chunk_bytes: int, folder: Path | No
     elif out is not None:
         out.close()
         os.unlink(out.path)
+
+
+def _ranges(scan_: FileScan, skip_lines: int, folder: Path | None) -> Iterator[Chunk]:
+    """A UTF-8 export cut where the scan planned it: each chunk is a byte range, copied by the kernel.
+
+    The first chunk keeps the header (and title) lines and tells DuckDB to skip them, as a file that
+    fits in one chunk does. A cut inside those lines is dropped. The next chunk is copied in a thread
+    while the caller loads the current one (at most two chunk files exist at a time).
+    """
+    cuts = [(offset, line) for offset, line in scan_.cuts if line > skip_lines + 1]
+    bounds = [(0, 1), *cuts, (scan_.size_bytes, scan_.lines + 1)]
+    spans = list(zip(bounds, bounds[1:]))
+
+    def copy(index: int) -> Chunk:
+        (start, line), (end, next_line) = spans[index]
+        fd, name = tempfile.mkstemp(prefix=f"cockpit-chunk{index:05d}-", suffix=".csv", dir=folder)
+        try:
+            with open(scan_.path, "rb") as src:
+                _copy_range(src.fileno(), fd, start, end - start)
+        except BaseException:
+            os.close(fd)
+            os.unlink(name)
+            raise
+        os.close(fd)
+        skip = skip_lines if index == 0 else 0
+        last = scan_.lines if end == scan_.size_bytes else next_line - 1
+        return Chunk(Path(name), skip, line + skip, last, temporary=True)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-chunk") as pool:
+        ahead = pool.submit(copy, 0)
+        try:
+            for index in range(len(spans)):
+                chunk = ahead.result()
+                ahead = pool.submit(copy, index + 1) if index + 1 < len(spans) else None
+                yield chunk
+        finally:  # a chunk copied ahead that nobody will take
+            if ahead is not None:
+                with contextlib.suppress(Exception):
+                    os.unlink(ahead.result().path)
+
+
+def _copy_range(src: int, dst: int, start: int, length: int) -> None:
+    """Copy bytes [start, start + length) of src to dst: copy_file_range where the OS has it."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            while length > 0 and (n := os.copy_file_range(src, dst, length, start)) > 0:
+                start, length = start + n, length - n
+        except OSError:  # another file system or an old kernel: copy through user space below
+            pass
+    os.lseek(src, start, os.SEEK_SET)
+    while length > 0:
+        data = os.read(src, min(length, BLOCK))
+        if not data:
+            raise ConnectorError("the export changed while it was read: shorter than when it was scanned")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(dst, view):]
+        start, length = start + len(data), length - len(data)
 
 
 def blank_lines(chunk: Chunk, nl: bytes) -> list[int]:

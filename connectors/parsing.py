@@ -152,18 +152,54 @@ def normalised(raw: str) -> str:
     return f"replace(replace(translate({raw}, {quote(_FULL)}, {quote(_HALF)}), ',', ''), ' ', '')"
 
 
-def number_sql(raw: str, type_: str, name: str, opts: ParseOptions) -> str:
-    """A numeric value: the plain cast first (cheap, most rows), then the normalised text."""
+def number_sql(raw: str, type_: str, name: str, opts: ParseOptions, fast: str | None = None) -> str:
+    """A numeric value: the plain cast first (cheap, most rows), then the normalised text.
+
+    `fast`, when given, is the plain cast of the untrimmed text computed for every row beforehand
+    (DuckDB's casts accept surrounding spaces); the trimmed and normalised text is then only looked
+    at where it failed. A declared percentage never takes it.
+    """
     norm = normalised(raw)
     if name in opts.percent_columns:
         # Declared percentages: "12.5%" and "12.5" both mean 0.125.
         expr = f"TRY_CAST(rtrim({norm}, '%') AS DOUBLE) / 100"
     else:
         expr = f"COALESCE(TRY_CAST({raw} AS {type_}), TRY_CAST({norm} AS {type_}))"
+        if fast:
+            expr = f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {expr} END"
     factor = opts.factors.get(name)
     if factor is not None and factor != 1:
         expr = f"({expr}) * {float(factor)!r}"
     return f"CAST({expr} AS {type_})" if type_ != "DOUBLE" else expr
+
+
+def fast_cast_ok(type_: str, name: str, opts: ParseOptions) -> bool:
+    """Whether the plain cast of a field's text is the first thing its parser tries (see number_sql)."""
+    if type_ in ("DOUBLE", "INTEGER", "BIGINT"):
+        return name not in opts.percent_columns
+    return type_ in ("DATE", "TIMESTAMP") and name not in opts.excel_serial and not opts.date_formats
+
+
+def fast_cast_sql(text: str, type_: str, cast: str | None = None) -> str:
+    """The plain cast of untrimmed text, as number_sql and temporal_sql try it first.
+
+    For a DATE or TIMESTAMP the cast is taken only where temporal_sql would take it (a four-digit
+    year first). Given `cast`, the name of TRY_CAST(text AS type_) computed beforehand, that is
+    checked on the result: text that starts with a digit 1-9 and casts to a year >= 1000 starts with
+    that year, so its first four characters are a number >= 1000. Other text gets NULL here and the
+    full parser, which is exact either way.
+    """
+    if type_ in ("DATE", "TIMESTAMP"):
+        if cast is not None:
+            return f"CASE WHEN ascii({text}) BETWEEN 49 AND 57 AND year({cast}) >= 1000 THEN {cast} END"
+        return f"CASE WHEN {_year_first(text)} THEN TRY_CAST({text} AS {type_}) END"
+    return f"TRY_CAST({text} AS {type_})"
+
+
+def _year_first(raw: str) -> str:
+    # DuckDB's own cast reads any a/b/c as year/month/day, so 7/1/15 (m/d/yy) would be the year 7:
+    # it is tried only for text that starts with a four-digit year, and declared formats come first.
+    return f"TRY_CAST(left({raw}, 4) AS USMALLINT) >= 1000"
 
 
 def _formats(opts: ParseOptions, date_only: bool) -> list[str]:
@@ -171,26 +207,33 @@ def _formats(opts: ParseOptions, date_only: bool) -> list[str]:
     return out + list(MONTH_FORMATS) if date_only else out
 
 
-def temporal_sql(raw: str, type_: str, name: str, opts: ParseOptions) -> str:
-    """A DATE or TIMESTAMP: ISO cast, Excel serial (when declared or detected), then the format list."""
+def temporal_sql(raw: str, type_: str, name: str, opts: ParseOptions, fast: str | None = None) -> str:
+    """A DATE or TIMESTAMP: ISO cast, Excel serial (when declared or detected), then the format list.
+
+    `fast` as in number_sql: fast_cast_sql of the untrimmed text, computed for every row beforehand
+    (only where fast_cast_ok: no declared formats, no Excel serials).
+    """
     # The normalised text appears once: DuckDB hoists a repeated subexpression and would then compute
     # it for every row, while COALESCE evaluates its later arguments only where the earlier are NULL.
     norm = f"trim(translate({raw}, {quote(_FULL)}, {quote(_HALF)}))"
     formats = "[" + ", ".join(quote(f) for f in (*_formats(opts, type_ == "DATE"), *ISO_FORMATS)) + "]"
-    # DuckDB's own cast reads any a/b/c as year/month/day, so 7/1/15 (m/d/yy) would be the year 7:
-    # it is tried only for text that starts with a four-digit year, and declared formats come first.
-    year_first = f"TRY_CAST(left({raw}, 4) AS USMALLINT) >= 1000"
+    year_first = _year_first(raw)
     parts = [f"CASE WHEN {year_first} THEN TRY_CAST({raw} AS TIMESTAMP) END", f"try_strptime({norm}, {formats})"]
     if opts.date_formats:
         declared = "[" + ", ".join(quote(f) for f in opts.date_formats) + "]"
         parts.insert(0, f"try_strptime({norm}, {declared})")
+        fast = None
     if name in opts.excel_serial:
         serial = (f"CASE WHEN regexp_matches({raw}, {quote(SERIAL_PATTERN)}) THEN TIMESTAMP '1899-12-30' + "
                   f"to_seconds(CAST(round(TRY_CAST({raw} AS DOUBLE) * 86400) AS BIGINT)) END")
         parts.insert(0, serial)
+        fast = None
     expr = f"COALESCE({', '.join(parts)})"
     if type_ == "DATE":
-        return f"COALESCE(CASE WHEN {year_first} THEN TRY_CAST({raw} AS DATE) END, CAST({expr} AS DATE))"
+        expr = f"COALESCE(CASE WHEN {year_first} THEN TRY_CAST({raw} AS DATE) END, CAST({expr} AS DATE))"
+        return f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {expr} END" if fast else expr
+    if fast:
+        expr = f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {expr} END"
     if opts.source_timezone and opts.source_timezone != opts.plant_timezone:
         # Stored timestamps are naive plant time: read as source-zone wall time, shown in the plant zone.
         expr = (f"timezone({quote(opts.plant_timezone)}, "

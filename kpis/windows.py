@@ -94,7 +94,7 @@ def regrain(rows: pd.DataFrame, grain: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["period_start", *COLUMNS])
     starts = pd.to_datetime(rows["period_start"])
     if grain == "week":
-        bucket = (starts - pd.to_timedelta(starts.dt.weekday, unit="D")).dt.normalize()  # weeks start Monday
+        bucket = (starts - pd.to_timedelta(starts.dt.day_of_week, unit="D")).dt.normalize()  # weeks start Monday
     elif grain == "quarter":
         bucket = starts.dt.to_period("Q").dt.start_time
     elif grain == "year":

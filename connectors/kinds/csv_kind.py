@@ -1,8 +1,11 @@
 """CSV exports from a path or glob, read by DuckDB itself: gzip, GBK, sniffed dialect, bounded chunks.
 
-One streaming pass hashes the file (content seen before is skipped), checks its encoding and notes
-blank lines; DuckDB then reads it (or, for big or GBK files, UTF-8 chunk files cut from it) with
-every field as text, a line number per row, and unreadable rows (a missing or extra field, broken
+One streaming pass hashes the file (content seen before is skipped), checks its encoding, counts
+lines and plans where a big file is cut; DuckDB then reads it (or, for big or GBK files, UTF-8 chunk
+files cut from it) with every field as text. A chunk whose records match its lines one to one is
+read in parallel without stored rejects, its lines following from the order DuckDB keeps; the
+loader may even parse and validate it straight from the reader (ChunkStage.view). Any other chunk
+is read again with a line number per row and unreadable rows (a missing or extra field, broken
 quoting, a row cut off at the end of the file) kept as rejects for the quarantine.
 """
 
@@ -153,7 +156,8 @@ class CsvFile:
                            stage=ChunkStage(self, chunk), rows=self.rows, head=self.head)
 
     # -------------------------------------------------------------- SQL
-    def _select(self) -> list[str]:
+    def _select(self, line: str | None = None) -> list[str]:
+        """The canonical fields from the source columns; `line`, when known, feeds the @line fields."""
         spec, cols = self.spec, []
         for col in spec.table.columns:
             if col.name in self.positions:
@@ -161,8 +165,8 @@ class CsvFile:
             elif col.name in self.one_hot:
                 flagged = " ".join(f"WHEN lower(trim(c{i})) IN {TRUTHY} THEN {quote(code)}" for i, code in self.one_hot[col.name])
                 cols.append(f'CASE {flagged} END AS "{col.name}"')
-            elif col.name in self.line_fields:
-                cols.append(f'CAST(NULL AS VARCHAR) AS "{col.name}"')  # set once the line numbers are fixed
+            elif col.name in self.line_fields:  # without `line`, set once the line numbers are fixed
+                cols.append(f'CAST({line or "NULL"} AS VARCHAR) AS "{col.name}"')
             elif col.name in spec.constants:
                 cols.append(f'{quote(str(spec.constants[col.name]))} AS "{col.name}"')
             elif col.required:
@@ -174,34 +178,103 @@ class CsvFile:
         return cols
 
     def _row_error(self) -> str:
-        n = len(self.headers)
-        first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
-        repeated = " AND ".join(f"trim(c{i}) IS NOT DISTINCT FROM {quote(self.headers[i])}"
-                                for i in sorted({*self.positions.values(),
-                                                 *(i for pairs in self.one_hot.values() for i, _ in pairs)}))
-        return (f"CASE WHEN regexp_matches({first}, {quote(TOTAL_ROW)}, 'i') THEN 'row: looks like a total row ('"
-                f" || {first} || '), not data; set skip_footer_matching to drop such rows'"
-                f" WHEN {repeated} THEN 'row: the header line repeated inside the data' END")
+        """A total row or the header line again; written to be cheap for the ordinary row.
 
-    def stage(self, con, chunk: encoding.Chunk) -> None:
-        """Create temp tables `staged` and `rejected` from one chunk (see RawBatch.stage)."""
+        The total-row pattern is matched on the untrimmed first fields with leading space separators
+        allowed (what trim would remove), and the repeated header is looked for with contains()
+        before any field is trimmed.
+        """
         n = len(self.headers)
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
-        for name in ("csv_rejects", "csv_reject_scans"):
-            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
-        read = (f"read_csv({quote(str(chunk.path))}, header = false, skip = {chunk.skip}, auto_detect = false, "
+        total = TOTAL_ROW.replace("^", r"^\p{Zs}*", 1)
+        blank = "(c{0} IS NULL OR regexp_full_match(c{0}, '\\p{{Zs}}*'))"
+        cond = f"regexp_matches(c{min(3, n) - 1}, {quote(total)}, 'i')"
+        for i in reversed(range(min(3, n) - 1)):
+            cond = f"regexp_matches(c{i}, {quote(total)}, 'i') OR ({blank.format(i)} AND ({cond}))"
+        first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
+        columns = sorted({*self.positions.values(), *(i for pairs in self.one_hot.values() for i, _ in pairs)})
+        repeated = " AND ".join([*(f"contains(c{i}, {quote(self.headers[i])})" for i in columns[:1]),
+                                 *(f"trim(c{i}) IS NOT DISTINCT FROM {quote(self.headers[i])}" for i in columns)])
+        return (f"CASE WHEN {cond} THEN 'row: looks like a total row ('"
+                f" || {first} || '), not data; set skip_footer_matching to drop such rows'"
+                f" WHEN {repeated or 'false'} THEN 'row: the header line repeated inside the data' END")
+
+    def _read(self, chunk: encoding.Chunk, errors: str) -> str:
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers))) + "}"
+        return (f"read_csv({quote(str(chunk.path))}, header = false, skip = {chunk.skip}, auto_detect = false, "
                 f"delim = {quote(self.delimiter)}, quote = {quote(self.quotechar)}, escape = {quote(self.quotechar)}, "
-                f"columns = {columns}, store_rejects = true, rejects_table = 'csv_rejects', "
-                f"rejects_scan = 'csv_reject_scans')")
+                f"columns = {columns}, {errors})")
+
+    def _derived(self) -> str:
+        """The reason found while reading (a total row, the header again) and whether to drop the row."""
+        n = len(self.headers)
         first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(3, n))) + ")"
         drop = ["coalesce(" + ", ".join(f"c{i}" for i in range(n)) + ") IS NULL"]  # ",,,," is a blank row
         if self.footer:
             drop.append(f"coalesce(regexp_matches({first}, {quote(str(self.footer))}), false)")
+        return f"{self._row_error()} AS _row_error, {' OR '.join(drop)} AS _drop"
+
+    def lazy(self, con, chunk: encoding.Chunk) -> tuple[int, int] | None:
+        """Create `staged` as a view straight over the chunk file; see ChunkStage.view.
+
+        Returns (records, first line): the view must yield exactly that many records, the first on that
+        line. None when this export cannot be staged so (its @line fields need the lines up front).
+        """
+        if self.line_fields or not con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]:
+            return None
+        drop_relation(con, "staged")
+        con.execute("CREATE OR REPLACE TEMP TABLE rejected (source_file VARCHAR, source_line BIGINT, column_name VARCHAR, "
+                    "reason VARCHAR, raw_record VARCHAR)")
+        con.execute(f"""CREATE TEMP VIEW staged AS
+            SELECT {', '.join(self._select())}, {quote(self.source)} AS _source_file, CAST(NULL AS BIGINT) AS _source_line,
+                   CAST(NULL AS BIGINT) AS _rn, {self._derived()}
+            FROM {self._read(chunk, 'ignore_errors = true')}""")
+        return self._records(chunk), chunk.first_line
+
+    def _records(self, chunk: encoding.Chunk) -> int:
+        """Records DuckDB returns for a chunk when no line is blank, unreadable or continued in quotes."""
+        lines = chunk.last_line - chunk.first_line + 1
+        if chunk.last_line == self.scan.lines:
+            lines -= self.scan.trailing_blank_lines
+        return lines
+
+    def stage(self, con, chunk: encoding.Chunk) -> None:
+        """Create temp tables `staged` and `rejected` from one chunk (see RawBatch.stage).
+
+        Fast path: DuckDB reads the chunk in parallel, dropping unreadable rows (ignore_errors). When
+        the records it returns are exactly the chunk's lines, nothing was dropped and no line was
+        blank, so a row's line is its position, which the order-preserving read gives as rowid; no
+        row numbering pass and no rejects table. Otherwise the chunk is read again keeping rejects.
+        """
+        drop_relation(con, "staged")
+        for name in ("csv_rejects", "csv_reject_scans"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE csv_raw AS SELECT * FROM {self._read(chunk, 'ignore_errors = true')}")
+        records, low, high = con.execute("SELECT count(*), min(rowid), max(rowid) FROM csv_raw").fetchall()[0]
+        ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        if not records or records != self._records(chunk) or not ordered or high - low + 1 != records:
+            con.execute("DROP TABLE csv_raw")
+            self._stage_with_rejects(con, chunk)
+            return
+        line = f"rowid - {low - chunk.first_line}"
+        con.execute(f"""CREATE TEMP TABLE staged AS
+            SELECT {', '.join(self._select(line))}, {quote(self.source)} AS _source_file, {line} AS _source_line,
+                   rowid - {low - 1} AS _rn, {self._derived()}
+            FROM csv_raw""")
+        con.execute("DROP TABLE csv_raw")
+        con.execute("CREATE OR REPLACE TEMP TABLE rejected (source_file VARCHAR, source_line BIGINT, column_name VARCHAR, "
+                    "reason VARCHAR, raw_record VARCHAR)")
+        if con.execute("SELECT count(*) FILTER (WHERE _drop) FROM staged").fetchall()[0][0]:
+            con.execute("DELETE FROM staged WHERE _drop")
+
+    def _stage_with_rejects(self, con, chunk: encoding.Chunk) -> None:
+        """Read a chunk keeping what DuckDB cannot read as rejects, rows numbered as read."""
+        n = len(self.headers)
+        read = self._read(chunk, "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'")
         file_ = quote(self.source)
         # Rows are numbered as DuckDB reads them; rows to drop go only after the line numbers are fixed.
         con.execute(f"""CREATE OR REPLACE TEMP TABLE staged AS
             SELECT {', '.join(self._select())}, {file_} AS _source_file, {chunk.first_line - 1} + _k AS _source_line,
-                   _k AS _rn, {self._row_error()} AS _row_error, {' OR '.join(drop)} AS _drop
+                   _k AS _rn, {self._derived()}
             FROM (SELECT row_number() OVER () AS _k, * FROM {read})""")
         offset = chunk.first_line - 1 - chunk.skip
         at_end = chunk.last_line == self.scan.lines and not self.scan.ends_with_newline
@@ -265,8 +338,38 @@ class ChunkStage:
         try:
             self.export.stage(con, self.chunk)
         finally:
-            if self.chunk.temporary:
-                _remove(self.chunk.path)
+            self.close()
+
+    def view(self, con) -> tuple[int, int] | None:
+        """Stage lazily: `staged` becomes a view over DuckDB's parallel read of the chunk file.
+
+        The loader then parses and validates straight from the reader into its own table, without a
+        copy of the rows in between. The read drops unreadable rows (ignore_errors) and the view
+        carries no line numbers, so the caller checks what it got: it must hold exactly `records`
+        rows, in file order (an order-preserving CREATE TABLE AS keeps it, rowid counts it), and the
+        k-th is on line `first_line` + k - 1. If the count differs, some line was blank, unreadable
+        or continued inside quotes, and if the caller's SQL would not keep the order (a join), row
+        numbers cannot come from it: either way the caller calls this stage, which stages a table
+        the ordinary way. The caller calls close() when done with the batch.
+
+        Returns (records, first_line), or None after staging as a call does (a table).
+        """
+        lazy = self.export.lazy(con, self.chunk)
+        if lazy is None:
+            self(con)
+        return lazy
+
+    def close(self) -> None:
+        if self.chunk.temporary:
+            _remove(self.chunk.path)
+
+
+def drop_relation(con, name: str) -> None:
+    """Drop temp table or view `name`, whichever it is (DuckDB's DROP names the kind)."""
+    kinds = con.execute("SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? UNION ALL "
+                        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?", [name, name]).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {kind} IF EXISTS temp.{name}")
 
 
 def _remove(path: Path) -> None:
@@ -293,7 +396,7 @@ class CsvConnector(Connector):
         opts = self.spec.options
         chunk_bytes = max(1, int(float(opts.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
         for path in self.paths():
-            scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path))
+            scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path), chunk_bytes=chunk_bytes)
             if scanned.fingerprint in ctx.seen_fingerprints:
                 continue
             folder = opts.get("temp_dir")

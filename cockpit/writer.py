@@ -81,14 +81,50 @@ class Writer:
         return self.con.execute(f"SELECT max(d) - 1 FROM ({' UNION ALL '.join(parts)})",
                                 {"m": self.settings.day_start_minutes}).fetchall()[0][0]
 
-    def compute(self, refreeze: bool = False) -> dict:
+    def compute(self, refreeze: bool = False, since: date | None = None) -> dict:
+        """Recompute KPI snapshots: from the month of `since` on when the last full compute still holds.
+
+        A full recompute happens whenever the snapshots may have been computed differently: a first run,
+        a changed KPI registry (an upgrade), or changed settings (day start, energy variant, carbon series).
+        """
         now = self.clock()
+        signature = self.compute_signature()
+        stored = self.con.execute("SELECT value FROM store_setting WHERE key = 'kpi_signature'").fetchall()
+        incremental = since if since is not None and stored and stored[0][0] == signature else None
         n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
                            energy_variant=self.settings.energy_variant,
-                           carbon_series=self.settings.carbon_series, now=now)
+                           carbon_series=self.settings.carbon_series, now=now, since=incremental)
+        self.con.execute("INSERT OR REPLACE INTO store_setting VALUES ('kpi_signature', ?)", [signature])
         counts = freeze(self.con, self.baseline_window(), now, refreeze=refreeze)
-        log.info("computed %d KPI snapshot rows; baseline %s", n, counts)
-        return {"kpi_rows": n, **counts}
+        log.info("computed %d KPI snapshot rows (%s); baseline %s", n,
+                 f"from {incremental:%Y-%m}" if incremental else "full", counts)
+        return {"kpi_rows": n, "recomputed_from": incremental.isoformat() if incremental else None, **counts}
+
+    def compute_signature(self) -> str:
+        """What the stored snapshots depend on besides the data: the KPI code and registry, and settings.
+
+        Any change to the kpis package (a new KPI after an upgrade, a corrected element) forces one full
+        recompute, so no month keeps numbers an older definition produced.
+        """
+        import hashlib
+        from pathlib import Path
+
+        import kpis
+
+        digest = hashlib.sha256()
+        s = self.settings
+        digest.update(repr((s.day_start_minutes, s.energy_variant, s.carbon_series)).encode())
+        for path in sorted(Path(kpis.__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()
+
+    def recompute_from(self, results: list[RunResult]) -> date | None:
+        """The production day from which changed data can move a KPI; None means recompute everything."""
+        changed = [r for r in results if r.changed]
+        if not changed or any(r.changed_master or r.changed_from is None for r in changed):
+            return None
+        first = min(r.changed_from for r in changed)
+        return (first - timedelta(minutes=self.settings.day_start_minutes)).date()
 
     def publish(self) -> None:
         last = self.last_data_day()
@@ -106,7 +142,7 @@ class Writer:
         """Load, and recompute only when some table changed; always publish the run status."""
         results = self.load(names)
         if any(r.changed for r in results):
-            self.compute()
+            self.compute(since=self.recompute_from(results))
         self.publish()
         return results
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -85,3 +86,42 @@ def test_status_and_writer_busy(golden_dir, capsys):
     assert cli.main(["--config", cfg, "status", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["connector"] for r in rows} == set(settings.connectors) and all(r["state"] == "ok" for r in rows)
+
+
+def test_a_refresh_recomputes_only_from_the_changed_month_and_matches_a_full_compute(live_config):
+    clock = {"now": datetime(2026, 3, 10, 9, 7)}
+    writer = Writer(config.load(live_config, environ={}), clock=lambda: clock["now"])
+    snapshot = "SELECT kpi_id, unit_id, grain, period_start, status, round(value, 9) FROM kpi_value ORDER BY ALL"
+    try:
+        writer.refresh()
+        assert writer.con.execute("SELECT value FROM store_setting WHERE key = 'kpi_signature'").fetchall()
+        clock["now"] += timedelta(hours=6)
+        results = writer.load()
+        since = writer.recompute_from(results)
+        # new MES and EMS rows of 10 March (plant day starts 08:00): nothing before March changes
+        assert since is not None and since >= datetime(2026, 3, 9).date(), since
+        assert writer.compute(since=since)["recomputed_from"] == since.isoformat()
+        incremental = writer.con.execute(snapshot).fetchall()
+        assert writer.compute()["recomputed_from"] is None  # no `since`: full
+        assert writer.con.execute(snapshot).fetchall() == incremental
+    finally:
+        writer.close()
+
+
+def test_changed_settings_or_master_data_force_a_full_recompute(live_config):
+    clock = {"now": datetime(2026, 3, 10, 9, 7)}
+    settings = config.load(live_config, environ={})
+    writer = Writer(settings, clock=lambda: clock["now"])
+    try:
+        writer.refresh()
+        first = writer.load()
+        assert all(not r.changed for r in first)  # same instant: nothing new
+        day = datetime(2026, 3, 10).date()
+        assert writer.compute(since=day)["recomputed_from"] == day.isoformat()
+        writer.settings = dataclasses.replace(settings, energy_variant="equal_value")
+        assert writer.compute(since=day)["recomputed_from"] is None  # the snapshots were made differently
+        master = next(r for r in writer.load(["master_org_unit"]))
+        master.status, master.changed_master, master.rows_loaded = "ok", True, 1
+        assert writer.recompute_from([master]) is None
+    finally:
+        writer.close()

@@ -68,11 +68,19 @@ class RunContext:
     seen_fingerprints: frozenset[str] = frozenset()
 
 
+# Options every kind accepts: how values are parsed (connectors/parsing.py) and the loader's shrink check.
+SHARED_OPTIONS = frozenset({
+    "percent_columns", "dayfirst", "date_formats", "excel_serial_dates", "interval_timestamp",
+    "midnight_closes_date", "timezone", "allow_shrink",
+})
+
+
 class Connector(ABC):
-    """Base of every kind. Subclasses set `kind` and implement `fetch`."""
+    """Base of every kind. Subclasses set `kind`, declare their `options` and implement `fetch`."""
 
     kind: ClassVar[str]
     description: ClassVar[str] = ""
+    options: ClassVar[frozenset[str]] = frozenset()  # the kind's own option keys, besides SHARED_OPTIONS
 
     def __init__(self, spec: ConnectorSpec):
         self.spec = spec

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.base import Connector, ConnectorError, ConnectorSpec
+import difflib
+
+from connectors.base import SHARED_OPTIONS, Connector, ConnectorError, ConnectorSpec
 
 KINDS: dict[str, type[Connector]] = {}
 
@@ -33,7 +35,22 @@ def create(spec: ConnectorSpec) -> Connector:
         raise ConnectorError(
             f"connector '{spec.name}': unknown kind '{spec.kind}'; known kinds: {', '.join(sorted(KINDS))}"
         ) from None
+    _check_options(spec, cls)
     return cls(spec)
+
+
+def _check_options(spec: ConnectorSpec, cls: type[Connector]) -> None:
+    """An option the kind does not know is a typo until proven otherwise (`dayfrist` silently did nothing)."""
+    known = cls.options | SHARED_OPTIONS
+    unknown = sorted(set(spec.options) - known)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+        hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise ConnectorError(f"connector '{spec.name}': unknown {spec.kind} option{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(hints)}; {spec.kind} options: {', '.join(sorted(known))}")
 
 
 def kinds() -> dict[str, type[Connector]]:

@@ -21,10 +21,11 @@ LAN = "192.168.1.50"
 EXTRA = """
 [connectors.mes_api]
 system = "mes"
-kind = "csv"
+kind = "rest"
 stream = "labor_time"
-path = "not_delivered_yet/*.csv"
+url = "http://127.0.0.1:9/labor"  # nothing listens there: connection refused
 token = { env = "MES_TOKEN" }
+retries = 0
 schedule = "1h"
 
 [connectors.extra_headcount]
@@ -185,7 +186,7 @@ def test_list_shows_state_rows_and_secret_status(app, env):
     table, choices = cb.connectors(1, "")
     text = str(table)
     assert {"production_record", "mes_api", "extra_headcount"} <= set(choices)
-    assert "MES_TOKEN" in text and "已设置" in text and "失败" in text  # mes_api finds no file: failed
+    assert "MES_TOKEN" in text and "已设置" in text and "失败" in text  # mes_api cannot connect: failed
     env.delenv("MES_TOKEN")
     assert "未设置" in str(cb.connectors(1, "")[0])
     assert "not set" in str(cb.connectors(1, "?lang=en")[0])
@@ -195,7 +196,7 @@ def test_test_and_preview_callbacks(app):
     cb = app.admin.callbacks
     ok = str(cb.test(1, "production_record", "?lang=en"))
     assert "Test passed" in ok and "record_id" in ok
-    assert "no file matches" in str(cb.test(1, "mes_api", ""))
+    assert "Connection refused" in str(cb.test(1, "mes_api", ""))
     preview = str(cb.preview(1, "extra_headcount", "?lang=en"))
     assert "quarantined" in preview and "unknown org_unit ZZ" in preview and "valid" in preview
     assert "Choose a connector first" in str(cb.preview(1, None, "?lang=en"))

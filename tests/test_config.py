@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from cockpit import config
 from cockpit.config import ConfigError, load, parse_schedule, resolve_secret
+from connectors import registry
+from connectors.base import ConnectorError, ConnectorSpec
+
+ROOT = Path(__file__).parents[1]
 
 
 def _write(tmp_path, text: str):
@@ -63,3 +70,36 @@ def test_secret_values_reach_options_but_not_repr(tmp_path):
     s = load(path, environ={"MES_TOKEN": "s3cret"})
     assert s.connectors["x"].options["token"] == "s3cret"
     assert "s3cret" not in repr(s.connectors["x"]) and "s3cret" not in repr(s)
+
+
+SHIPPED = sorted([ROOT / "cockpit.toml", *ROOT.glob("examples/**/*.toml")])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_shipped_connector_uses_only_options_its_kind_knows(path):
+    settings = config.load(path, environ={"MES_TOKEN": "x", "ERP_TOKEN": "x"})
+    for spec in settings.connectors.values():
+        registry.create(spec)  # raises on an unknown option
+
+
+@pytest.mark.parametrize("kind, options, expected", [
+    ("csv", {"path": "a.csv", "dayfrist": True}, "unknown csv option 'dayfrist' (did you mean 'dayfirst'?)"),
+    ("csv", {"path": "a.csv", "colour": "red", "encodign": "gbk"},
+     "unknown csv options 'colour', 'encodign' (did you mean 'encoding'?); csv options: allow_empty, allow_shrink"),
+    ("excel", {"path": "a.xlsx", "delimiter": ","}, "unknown excel option 'delimiter';"),
+    ("mock", {"seed": 1, "sede": 2}, "unknown mock option 'sede' (did you mean 'seed'?)"),
+])
+def test_an_unknown_option_fails_naming_it_and_the_close_match(kind, options, expected):
+    spec = ConnectorSpec(name="x", system="mes", kind=kind, stream="production_record", options=options)
+    with pytest.raises(ConnectorError) as info:
+        registry.create(spec)
+    assert expected in str(info.value)
+    assert str(info.value).startswith("connector 'x': ")
+
+
+def test_options_every_kind_shares_are_accepted_by_each_kind():
+    for kind in registry.kinds():
+        required = {"csv": {"path": "a.csv"}, "excel": {"path": "a.xlsx"}, "rest": {"url": "http://127.0.0.1/"}}
+        spec = ConnectorSpec(name="x", system="mes", kind=kind, stream="production_record",
+                             options={**required.get(kind, {}), "dayfirst": True, "timezone": "UTC"})
+        registry.create(spec)

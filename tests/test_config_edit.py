@@ -21,7 +21,7 @@ def cfg(tmp_path: Path) -> Path:
     """The shipped, commented cockpit.toml, plus one connector that names a secret."""
     text = (ROOT / "cockpit.toml").read_text(encoding="utf-8").replace('"sample_data/', f'"{ROOT}/sample_data/')
     text += ('\n# The MES export share, read with a service account.\n[connectors.mes_share]\nsystem = "mes"\n'
-             'kind = "csv"\nstream = "labor_time"\npath = "exports/labor_*.csv"  # nightly export\n'
+             'kind = "rest"\nstream = "labor_time"\nurl = "https://mes.example.internal/api/labor"  # nightly\n'
              'token = { env = "MES_TOKEN" }\nschedule = "1h"\n')
     path = tmp_path / "cockpit.toml"
     path.write_text(text, encoding="utf-8")
@@ -33,8 +33,8 @@ def _comments(text: str) -> list[str]:
 
 
 def _form(**changes) -> ConnectorForm:
-    base = {"name": "mes_share", "system": "mes", "kind": "csv", "stream": "labor_time", "schedule": "1h",
-            "options_text": 'path = "exports/labor_*.csv"\ntoken = { env = "MES_TOKEN" }\n'}
+    base = {"name": "mes_share", "system": "mes", "kind": "rest", "stream": "labor_time", "schedule": "1h",
+            "options_text": 'url = "https://mes.example.internal/api/labor"\ntoken = { env = "MES_TOKEN" }\n'}
     return ConnectorForm(**{**base, **changes})
 
 
@@ -54,16 +54,16 @@ def test_edit_keeps_comments_writes_a_backup_and_loads(cfg):
 
 
 def test_add_a_connector_with_a_secret_reference(cfg):
-    form = ConnectorForm(name="erp_api", system="erp", kind="csv", stream="headcount", schedule="1d",
+    form = ConnectorForm(name="erp_api", system="erp", kind="rest", stream="headcount", schedule="1d",
                          max_reject_share=0.05,
-                         options_text='path = "exports/hc.csv"\napi_key = { env = "MES_TOKEN" }\n',
+                         options_text='url = "https://erp.example.internal/hc"\ntoken = { env = "MES_TOKEN" }\n',
                          mapping_text='unit_id = ["单位", "部门"]\nmonth_on = "月份"\navg_employees = "平均人数"\n')
     result = save_connector(cfg, form, create=True, environ=ENV, now=NOW)
     text = cfg.read_text(encoding="utf-8")
     assert result.created and "[connectors.erp_api]" in text and "[connectors.erp_api.mapping]" in text
-    assert 'api_key = {env = "MES_TOKEN"}' in text and SECRET not in text
+    assert 'token = {env = "MES_TOKEN"}' in text and SECRET not in text
     spec = config.load(cfg, environ=ENV).connectors["erp_api"]
-    assert spec.options["api_key"] == SECRET and spec.max_reject_share == 0.05
+    assert spec.options["token"] == SECRET and spec.max_reject_share == 0.05
     with pytest.raises(ConfigEditError, match="already exists"):
         save_connector(cfg, form, create=True, environ=ENV, now=NOW)
 
@@ -75,10 +75,10 @@ def test_add_a_connector_with_a_secret_reference(cfg):
     ({"mapping_text": 'no_such_field = "x"\n'}, "does not have"),
     ({"mapping_text": "worker_h = \n"}, "mapping"),
     ({"name": "bad name!"}, "letters, digits"),
-    ({"options_text": f'path = "x.csv"\ntoken = "{SECRET}"\n'}, "looks like a secret"),
-    ({"options_text": f'path = "{SECRET}"\n'}, "holds the value of a secret"),
-    ({"options_text": 'path = "x.csv"\ntoken = { env = "UNSET_TOKEN" }\n'}, "UNSET_TOKEN is not set"),
-    ({"options_text": 'path = "x.csv"\nschedule = "5m"\n'}, "own fields"),
+    ({"options_text": f'url = "https://x.example/"\ntoken = "{SECRET}"\n'}, "looks like a secret"),
+    ({"options_text": f'url = "{SECRET}"\n'}, "holds the value of a secret"),
+    ({"options_text": 'url = "https://x.example/"\ntoken = { env = "UNSET_TOKEN" }\n'}, "UNSET_TOKEN is not set"),
+    ({"options_text": 'url = "https://x.example/"\nschedule = "5m"\n'}, "own fields"),
 ])
 def test_an_invalid_candidate_leaves_the_file_alone(cfg, changes, message):
     before = cfg.read_bytes()
@@ -106,4 +106,12 @@ def test_the_form_shows_references_never_values(cfg):
     form = connector_form(cfg, "mes_share")
     assert 'token = {env = "MES_TOKEN"}' in form.options_text
     assert SECRET not in repr(form)
-    assert (form.kind, form.stream, form.schedule) == ("csv", "labor_time", "1h")
+    assert (form.kind, form.stream, form.schedule) == ("rest", "labor_time", "1h")
+
+
+def test_a_mistyped_option_is_refused_with_the_close_match(cfg):
+    before = cfg.read_bytes()
+    with pytest.raises(ConfigEditError, match="unknown rest option 'paginater' \\(did you mean 'paginator'\\?\\)"):
+        save_connector(cfg, _form(options_text='url = "https://x.example/"\npaginater = "offset"\n'),
+                       create=False, environ=ENV, now=NOW)
+    assert cfg.read_bytes() == before

@@ -381,6 +381,8 @@ def _remove(path: Path) -> None:
 class CsvConnector(Connector):
     kind = "csv"
     description = "CSV files (path or glob), UTF-8/GBK/GB18030, optionally gzip-compressed; read by DuckDB"
+    options = frozenset({"path", "encoding", "delimiter", "quote", "header_row", "skip_rows",
+                         "skip_footer_matching", "allow_empty", "chunk_mb", "temp_dir", "one_hot"})
 
     def paths(self) -> list[Path]:
         pattern = str(self.spec.options.get("path", ""))

@@ -21,6 +21,7 @@ def history_start(now: datetime, months: int) -> datetime:
 @register
 class MockConnector(Connector):
     kind = "mock"
+    options = frozenset({"master", "seed", "go_live", "history_months"})  # the config's [demo] table
     description = "Generated demo plant (deterministic per seed, unit and time); no files needed"
 
     def fetch(self, ctx: RunContext) -> Iterator[RawBatch]:

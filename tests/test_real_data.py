@@ -49,30 +49,15 @@ def _raw_path(name: str) -> Path:
     return path
 
 
-def _load(name: str, folder: Path, config_path: Path | None = None):
-    """The shipped config (or a variant of it), with only the store moved to a temporary folder."""
+def _load(name: str, folder: Path):
+    """The shipped config, with only the store moved to a temporary folder."""
     _raw_path(name)
-    settings = config.load(config_path or EXAMPLES / name / "cockpit.toml", environ={})
+    settings = config.load(EXAMPLES / name / "cockpit.toml", environ={})
     settings = dataclasses.replace(settings, store_dir=folder / "var")
     writer = Writer(settings, clock=lambda: NOW)
     results = {r.connector: r for r in writer.load()}
     writer.compute()
     return writer, results
-
-
-def _variant(name: str, folder: Path, replacements: dict[str, str]) -> Path:
-    """A copy of the shipped config with some lines replaced (relative paths made absolute)."""
-    base = EXAMPLES / name
-    text = (base / "cockpit.toml").read_text(encoding="utf-8")
-    for old, new in replacements.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    text = text.replace('path = "../../../../shared/', f'path = "{DATA.parent}/')
-    for csv in base.glob("*.csv"):
-        text = text.replace(f'path = "{csv.name}"', f'path = "{csv}"')
-    path = folder / "cockpit.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +103,8 @@ def _steel_raw() -> pd.DataFrame:
     raw = pd.read_csv(_raw_path("steel_energy"), encoding="utf-8-sig")
     raw["stamp"] = pd.to_datetime(raw["date"], format="%d/%m/%Y %H:%M")  # day first
     raw["start"] = raw["stamp"] - pd.Timedelta(minutes=15)  # the stamp closes a 15-minute interval
+    midnight = raw["stamp"].dt.hour.eq(0) & raw["stamp"].dt.minute.eq(0)
+    raw.loc[midnight, "start"] += pd.Timedelta(days=1)  # 'D 00:00' closes day D (midnight_closes_date)
     return raw
 
 
@@ -130,6 +117,8 @@ def test_steel_energy_loads_every_reading(store):
     assert results["ems_electricity"].rows_loaded == len(raw) == 35_040
     total, n = writer.con.execute("SELECT sum(quantity), count(*) FROM energy_reading").fetchall()[0]
     assert n == len(raw) and total == pytest.approx(raw["Usage_kWh"].sum(), rel=1e-12)
+    first, last = writer.con.execute("SELECT min(start_at), max(start_at) FROM energy_reading").fetchall()[0]
+    assert (first, last) == (datetime(2018, 1, 1), datetime(2018, 12, 31, 23, 45))  # no reading before 2018
 
 
 def test_steel_energy_monthly_and_yearly_energy(store):
@@ -142,11 +131,10 @@ def test_steel_energy_monthly_and_yearly_energy(store):
             value, *_ = _kpi(writer, "energy_tce", unit, f"{month}-01")
             assert value == pytest.approx(kwh * KGCE_PER_KWH / 1000, rel=1e-9), (unit, month)
         engine_tce += value
+    # Every interval starts in 2018 once 'D 00:00' closes day D: the months add up to the file's total.
     assert engine_tce == pytest.approx(raw["Usage_kWh"].sum() * KGCE_PER_KWH / 1000, rel=1e-9)
-    # 2018 as booked by interval start: the first reading (stamped 01/01/2018 00:00) starts in 2017.
-    kwh_2018 = raw.loc[raw["start"].dt.year == 2018, "Usage_kWh"].sum()
-    months_2018 = sum(_kpi(writer, "energy_tce", "DWS", f"2018-{m:02d}-01")[0] for m in range(1, 13))
-    assert months_2018 == pytest.approx(kwh_2018 * KGCE_PER_KWH / 1000, rel=1e-9)
+    assert len(monthly_kwh) == 12 and (raw["start"].dt.year == 2018).all()
+    assert round(monthly_kwh.iloc[0], 2) == 126238.29 and round(monthly_kwh.iloc[-1], 2) == 59436.78
 
 
 def test_steel_energy_one_day(store):
@@ -167,25 +155,6 @@ def test_steel_energy_midnight_rows_close_their_own_date():
     # In file order every 00:00 row follows the 23:45 row of the same date, not the one of the day before.
     assert (previous[midnight].dt.normalize() == raw.loc[midnight, "stamp"].dt.normalize()).iloc[1:].all()
     assert (previous[midnight].dt.strftime("%H:%M") == "23:45").iloc[1:].all()
-
-
-def test_steel_energy_true_calendar_months(tmp_path):
-    path = _variant("steel_energy", tmp_path, {
-        'interval_timestamp = "end"': 'interval_timestamp = "end"\nmidnight_closes_date = true'})
-    writer, results = _load("steel_energy", tmp_path, path)
-    try:
-        assert all(r.status == "ok" and r.rows_quarantined == 0 for r in results.values()), \
-            [r.error for r in results.values()]
-        raw = _steel_raw()
-        midnight = raw["stamp"].dt.hour.eq(0) & raw["stamp"].dt.minute.eq(0)
-        true_start = raw["start"] + pd.to_timedelta(midnight.astype(int), unit="D")
-        first, last = writer.con.execute("SELECT min(start_at), max(start_at) FROM energy_reading").fetchall()[0]
-        assert (first, last) == (datetime(2018, 1, 1), datetime(2018, 12, 31, 23, 45))
-        for month, kwh in raw.groupby(true_start.dt.to_period("M"))["Usage_kWh"].sum().items():
-            value, *_ = _kpi(writer, "energy_tce", "DWS", f"{month}-01")
-            assert value == pytest.approx(kwh * KGCE_PER_KWH / 1000, rel=1e-9), month
-    finally:
-        writer.close()
 
 
 # ---------------------------------------------------------------------------------------------- ai4i2020
@@ -231,23 +200,14 @@ def _first_mode(raw: pd.DataFrame) -> pd.Series:
     return flags.idxmax(axis=1).where(flags.any(axis=1))
 
 
-def test_ai4i_failure_mode_pareto(tmp_path):
-    one_hot = "\n".join(f'{m} = "{m}"' for m in FAILURE_MODES)
-    path = _variant("ai4i2020", tmp_path, {
-        "[connectors.mes_process_checks.constants]":
-            f"[connectors.mes_process_checks.one_hot.defect_type]\n{one_hot}\n[connectors.mes_process_checks.constants]",
-    })
-    writer, results = _load("ai4i2020", tmp_path, path)
-    try:
-        assert all(r.status == "ok" for r in results.values()), [r.error for r in results.values()]
-        raw = _ai4i_raw()
-        failed = raw[raw["Machine failure"] == 1]
-        expected = _first_mode(failed).value_counts().to_dict()
-        loaded = dict(writer.con.execute("SELECT defect_type, sum(defective_qty) FROM quality_inspection "
-                                          "WHERE defect_type IS NOT NULL GROUP BY ALL").fetchall())
-        assert {k: v for k, v in loaded.items() if v} == expected
-    finally:
-        writer.close()
+def test_ai4i_failure_mode_pareto(store):
+    writer, _ = store("ai4i2020")
+    raw = _ai4i_raw()
+    failed = raw[raw["Machine failure"] == 1]
+    expected = _first_mode(failed).value_counts().to_dict()
+    loaded = dict(writer.con.execute("SELECT defect_type, sum(defective_qty) FROM quality_inspection "
+                                      "WHERE defect_type IS NOT NULL GROUP BY ALL").fetchall())
+    assert {k: v for k, v in loaded.items() if v} == expected
 
 
 # ---------------------------------------------------------------------------------------------- steel_plates_faults
@@ -259,51 +219,35 @@ def _plates_raw() -> pd.DataFrame:
     return pd.read_csv(_raw_path("steel_plates_faults"))
 
 
-def test_steel_plates_load_with_the_stand_in_key(store):
+def test_steel_plates_load_keyed_by_line(store):
     writer, results = store("steel_plates_faults")
     raw = _plates_raw()
     for name, r in results.items():
         assert r.status == "ok", (name, r.error)
-    # The stand-in key Y_Maximum repeats once: the earlier line is quarantined, the later one loads.
-    dup = raw.index[raw["Y_Maximum"].duplicated(keep="last")]
-    assert len(dup) == 1
+    # No record id, and the most nearly unique column repeats once: the shipped config keys by line.
+    assert raw["Y_Maximum"].duplicated().sum() == 1
     run = results["qms_plate_defects"]
-    assert (run.rows_in, run.rows_loaded, run.rows_quarantined) == (len(raw), len(raw) - 1, 1) == (1941, 1940, 1)
-    line = int(dup[0]) + 2  # the header is line 1
-    assert _quarantine(writer, "qms_plate_defects") == {
-        f"duplicate key (lot_id); line {line + 1} of the same run wins": 1}
+    assert (run.rows_in, run.rows_loaded, run.rows_quarantined) == (len(raw), len(raw), 0) == (1941, 1941, 0)
+    lines = writer.con.execute("SELECT min(CAST(lot_id AS INTEGER)), max(CAST(lot_id AS INTEGER)) "
+                               "FROM quality_inspection").fetchall()[0]
+    assert lines == (2, len(raw) + 1)  # line 1 is the header
     value, numerator, denominator = _kpi(writer, "dppm", "SPF", "2010-10-01")[:3]
-    assert numerator == denominator == len(raw) - 1  # every logged plate is defective: DPPM is 10^6 by design
+    assert numerator == denominator == len(raw)  # every logged plate is defective: DPPM is 10^6 by design
     assert value == 1e6
 
 
-def test_steel_plates_defect_type_pareto(tmp_path):
-    faults = "\n".join(f'{f} = "{f.removesuffix("_Fault").removesuffix("_Faults").lower()}"' for f in FAULTS)
-    path = _variant("steel_plates_faults", tmp_path, {
-        'lot_id = "Y_Maximum"':
-            'lot_id = "@line"\n'
-            f"[connectors.qms_plate_defects.one_hot.defect_type]\n{faults}\n"
-            "[connectors.qms_plate_defects.one_hot.product_id]\n"
-            'TypeOfSteel_A300 = "A300"\nTypeOfSteel_A400 = "A400"',
-        'product_id    = "PLATE"': "",
-        "max_reject_share = 0.001": "max_reject_share = 0.0",
-    })
-    writer, results = _load("steel_plates_faults", tmp_path, path)
-    try:
-        assert all(r.status == "ok" and r.rows_quarantined == 0 for r in results.values()), \
-            [r.error for r in results.values()]
-        raw = _plates_raw()
-        assert (raw[list(FAULTS)].sum(axis=1) == 1).all()  # exactly one fault per plate
-        kind = raw[list(FAULTS)].idxmax(axis=1).str.removesuffix("_Faults").str.removesuffix("_Fault").str.lower()
-        pareto = writer.con.execute("SELECT defect_type, sum(defective_qty) AS n FROM quality_inspection "
-                                    "GROUP BY ALL ORDER BY n DESC, defect_type").fetchall()
-        expected = kind.value_counts()
-        assert pareto == sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))
-        assert pareto[0] == ("other", 673) and pareto[1] == ("bumps", 402)
-        grades = dict(writer.con.execute("SELECT product_id, count(*) FROM quality_inspection GROUP BY ALL").fetchall())
-        assert grades == {"A300": raw["TypeOfSteel_A300"].sum(), "A400": raw["TypeOfSteel_A400"].sum()}
-    finally:
-        writer.close()
+def test_steel_plates_defect_type_pareto_and_grades(store):
+    writer, _ = store("steel_plates_faults")
+    raw = _plates_raw()
+    assert (raw[list(FAULTS)].sum(axis=1) == 1).all()  # exactly one fault per plate
+    kind = raw[list(FAULTS)].idxmax(axis=1).str.removesuffix("_Faults").str.removesuffix("_Fault").str.lower()
+    pareto = writer.con.execute("SELECT defect_type, sum(defective_qty) AS n FROM quality_inspection "
+                                "GROUP BY ALL ORDER BY n DESC, defect_type").fetchall()
+    expected = kind.value_counts()
+    assert pareto == sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert pareto[0] == ("other", 673) and pareto[1] == ("bumps", 402)
+    grades = dict(writer.con.execute("SELECT product_id, count(*) FROM quality_inspection GROUP BY ALL").fetchall())
+    assert grades == {"A300": raw["TypeOfSteel_A300"].sum(), "A400": raw["TypeOfSteel_A400"].sum()}
 
 
 # ---------------------------------------------------------------------------------------------- scms_delivery

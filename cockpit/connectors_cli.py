@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from datetime import date
 
 import pandas as pd
@@ -27,7 +26,7 @@ def add_parser(sub) -> None:
     actions.add_parser("list", help="name, kind, schedule, state, last run, rows, rejects, data as of")
     for action, help_ in (("test", "reachability, encoding, headers found versus the mapping"),
                           ("preview", "the first 20 mapped rows with each row's validation outcome"),
-                          ("run", "load now with a progress line per batch (like `cockpit load NAME`)")):
+                          ("run", "load now with a progress bar (like `cockpit load NAME`)")):
         a = actions.add_parser(action, help=help_)
         a.add_argument("name", metavar="NAME")
         if action == "run":
@@ -62,32 +61,27 @@ def published(serving: Serving) -> tuple[date | None, dict[str, pd.DataFrame]]:
 
 
 class Progress:
-    """Rows per batch on a TTY (tqdm when installed); nothing when output goes to a file or a pipe."""
+    """A tqdm bar over the source's rows (total from the export's line count where the kind knows it)."""
 
-    def __init__(self, name: str):
-        self.name, self.rows, self.batches, self.start = name, 0, 0, time.monotonic()
-        try:
-            from tqdm import tqdm
+    def __init__(self, name: str, stream=None):
+        from tqdm import tqdm
 
-            self.bar = tqdm(desc=name, unit=" rows", unit_scale=True, file=sys.stderr)
-        except ImportError:
-            self.bar = None
+        self.totals: dict[str, int] = {}
+        self.bar = tqdm(desc=name, unit=" rows", unit_scale=True, file=stream or sys.stderr, dynamic_ncols=True,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                   "[{elapsed}<{remaining}, {rate_fmt}{postfix}]")
 
-    def update(self, rows: int, _frame=None) -> None:
-        self.rows += rows
-        self.batches += 1
-        if self.bar is not None:
-            self.bar.update(rows)
-            return
-        spin = "|/-\\"[self.batches % 4]
-        print(f"\r{spin} {self.name}: batch {self.batches} · {self.rows:,} rows · "
-              f"{time.monotonic() - self.start:.0f} s", end="", file=sys.stderr, flush=True)
+    def update(self, batch, result) -> None:
+        if batch.rows is not None:
+            self.totals[batch.source] = batch.rows
+        total = sum(self.totals.values())
+        self.bar.total = total if total >= result.rows_in else None  # a REST pull: no total known
+        self.bar.n = result.rows_in
+        self.bar.set_postfix_str(f"quarantined {result.rows_quarantined:,}", refresh=False)
+        self.bar.refresh()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.batches:
-            print(file=sys.stderr)
+        self.bar.close()
 
 
 def run(settings: Settings, args: argparse.Namespace, writer_command) -> int:
@@ -135,7 +129,6 @@ def _when(value) -> str:
 def run_now(settings: Settings, name: str, wait_s: float, writer_command) -> int:
     """Like `cockpit load NAME`, with a progress line per batch when attached to a terminal."""
     from cockpit.writer import Writer
-    from connectors import probe, registry
     from connectors.loader import run_connector
 
     try:
@@ -144,16 +137,13 @@ def run_now(settings: Settings, name: str, wait_s: float, writer_command) -> int
             try:
                 spec = writer.spec(name)
                 progress = Progress(name) if sys.stderr.isatty() else None
-                # Wrapped only to show progress: unwrapped, nothing stands between the loader and the kind.
-                connector = (probe.ObservedConnector(registry.create(spec), on_batch=progress.update)
-                             if progress else None)
                 try:
-                    r = run_connector(writer.con, spec, writer.clock(), connector=connector)
+                    r = run_connector(writer.con, spec, writer.clock(), on_batch=progress.update if progress else None)
                 finally:
                     if progress:
                         progress.close()
                 if r.changed:
-                    writer.compute()
+                    writer.compute(since=writer.recompute_from([r]))
                 writer.publish()
             finally:
                 writer.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -460,9 +461,13 @@ def _keyed(con, table: Table) -> bool:
 
 
 def run_connector(
-    con: duckdb.DuckDBPyConnection, spec: ConnectorSpec, now: datetime, connector: Connector | None = None
+    con: duckdb.DuckDBPyConnection, spec: ConnectorSpec, now: datetime, connector: Connector | None = None,
+    on_batch: Callable[[RawBatch, RunResult], None] | None = None,
 ) -> RunResult:
-    """Run one connector into the store; never raises for bad data, it records a failed run instead."""
+    """Run one connector into the store; never raises for bad data, it records a failed run instead.
+
+    `on_batch(batch, result so far)` is called after each batch is checked and written (a progress bar).
+    """
     table = spec.table
     _ensure_bookkeeping(con)
     run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
@@ -498,6 +503,8 @@ def run_connector(
                     )
             writer.load(batch)
             run.batches += 1
+            if on_batch is not None:
+                on_batch(batch, result)
         writer.finish()
         result.changed_master = table.name in MASTER_TABLES and result.rows_loaded > 0
         if result.rows_in and result.rows_quarantined / result.rows_in > spec.max_reject_share:

@@ -285,3 +285,28 @@ def test_a_stream_whose_checks_join_is_staged_as_a_table_with_exact_lines(store,
     assert (result.rows_loaded, result.rows_quarantined) == (2998, 2)
     assert [(ln, c) for ln, c, _r in q] == [(1201, "row"), (2501, "end_at")]
     assert "must be an equipment" in q[0][2] and unique(store, "maintenance_event")
+
+
+def test_the_progress_bar_follows_the_batches_to_the_file_total(master_file, tmp_path):
+    import io
+
+    from cockpit.connectors_cli import Progress
+
+    shutil.copy(master_file, tmp_path / "store.duckdb")
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join([PR, *(row(i, hour=i % 20) for i in range(3000)), "R9,ZZ,A,O,bad,x,1,1,0,0"]) + "\n",
+                    encoding="utf-8")
+    out = io.StringIO()
+    progress, seen = Progress("mes", stream=out), []
+    spec = ConnectorSpec(name="mes", system="mes", kind="csv", stream="production_record", max_reject_share=1.0,
+                         options={"path": str(path), "chunk_mb": 0.02})
+    try:
+        result = run_connector(con, spec, NOW, on_batch=lambda b, r: (seen.append(r.rows_in), progress.update(b, r)))
+    finally:
+        progress.close()
+        con.close()
+    assert result.status == "ok" and result.rows_in == 3001
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == 3001  # one call per chunk, growing
+    text = out.getvalue()
+    assert "mes: 100%" in text and "3.00k/3.00k" in text and "quarantined 1" in text

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.proc_helpers import cockpit_argv, free_port  # noqa: F401 - shared with the process tests
+from tests.proc_helpers import Proc, base_env, cockpit_argv, free_port  # noqa: F401 - shared with the process tests
 from tests.proc_helpers import rewrite_atomically as write_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,70 +96,10 @@ def make_site(dest: Path, finance_month: str) -> Site:
 # --- processes -----------------------------------------------------------------------------------
 
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("COCKPIT_CONFIG", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@dataclass
-class Proc:
-    """A process in its own session, output in files (a full pipe can never block it)."""
-
-    name: str
-    popen: subprocess.Popen
-    out: Path
-    err: Path
-
-    @classmethod
-    def start(cls, name: str, argv: list[str], logdir: Path, cwd: Path) -> Proc:
-        logdir.mkdir(parents=True, exist_ok=True)
-        out, err = logdir / f"{name}.out", logdir / f"{name}.err"
-        with open(out, "wb") as fo, open(err, "wb") as fe:
-            popen = subprocess.Popen(argv, cwd=str(cwd), env=child_env(), stdout=fo, stderr=fe,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        return cls(name, popen, out, err)
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, n: int = 2500) -> str:
-        rc = self.popen.poll()
-        state = "running" if rc is None else f"exit {rc}"
-        parts = [f"--- {self.name} (pid {self.popen.pid}, {state})"]
-        for label, path in (("stdout", self.out), ("stderr", self.err)):
-            text = path.read_text(errors="replace") if path.exists() else ""
-            # the scheduler logs every 1 s job run; keep the lines that say something
-            text = "".join(line for line in text.splitlines(keepends=True) if "apscheduler.executors" not in line)
-            if text.strip():
-                parts.append(f"[{label} tail]\n{text[-n:]}")
-        return "\n".join(parts)
-
-    def stop(self, grace: float = 8.0) -> None:
-        """SIGTERM the process group, SIGKILL it after `grace` s; never raises."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if self.popen.poll() is not None:
-                break
-            try:
-                os.killpg(self.popen.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                self.popen.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                pass
-        # the group may still hold children of an exited leader
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def run_cli(site: Site, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
     """One `cockpit --config <site> ...` command, bounded; killed with its group on timeout."""
     proc = subprocess.Popen([*cockpit_argv(), "--config", str(site.config), *args], cwd=str(site.dir),
-                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)

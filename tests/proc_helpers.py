@@ -167,6 +167,16 @@ class Proc:
                 f"argv {' '.join(map(str, self.popen.args))})\n"
                 f"[stdout]\n{self.stdout()[-tail:]}\n[stderr]\n{self.stderr()[-tail:]}")
 
+    def tail(self, n: int = 2500) -> str:
+        """The last `n` characters of each output, without the scheduler's line per 1 s job run."""
+        rc = self.popen.poll()
+        parts = [f"--- {self.name} (pid {self.pid}, {'running' if rc is None else f'exit {rc}'})"]
+        for label, text in (("stdout", self.stdout()), ("stderr", self.stderr())):
+            text = "".join(line for line in text.splitlines(keepends=True) if "apscheduler.executors" not in line)
+            if text.strip():
+                parts.append(f"[{label} tail]\n{text[-n:]}")
+        return "\n".join(parts)
+
     def wait(self, timeout: float) -> int | None:
         try:
             return self.popen.wait(timeout=timeout)

@@ -297,10 +297,10 @@ STREAMS: dict[str, Table] = {
             key=("unit_id", "start_at", "material_id"),
             time_column="start_at",
             row_checks=(
-                ("consumed_kg must equal integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg "
-                 "(the balance closes; book the difference as other loss)",
-                 "abs(consumed_kg - (integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg)) "
-                 "> 0.001 * consumed_kg + 0.01"),
+                (("consumed_kg must equal integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg "
+                  "(the balance closes; book the difference as other loss)"),
+                 ("abs(consumed_kg - (integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg)) "
+                  "> 0.001 * consumed_kg + 0.01")),
                 ("finished_kg exceeds integrated_kg (finished goods are part of the integrated goods)",
                  "finished_kg > integrated_kg + 0.001"),
             ),

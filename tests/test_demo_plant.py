@@ -363,7 +363,7 @@ def test_planned_scrap_against_actual_scrap(history):
     psq = periods(pt, prod_month(pt["shift_start_at"]), "planned_scrap_qty")
     sq = periods(pr, prod_month(pr["start_at"]), "scrap_qty")
     ratio = (sq[0] / psq[0], sq[1] / psq[1])
-    assert ratio[0] > 1.0 > ratio[1] > 0.7  # scrap above the plan's allowance before go-live, inside it after
+    assert ratio[0] > 1.0 > ratio[1] > 0.9  # above the plan's allowance before go-live, inside it after: 103 % -> 96 %
 
 
 def test_machine_studies(history):

@@ -11,9 +11,14 @@ different (wrong) answer for every roll-up checked below.
 
 from __future__ import annotations
 
+import math
+import shutil
+
 import pytest
 
-from tests.conftest import kpi
+from cockpit import config
+from cockpit.writer import Writer
+from tests.conftest import FIXTURES, NOW, kpi
 
 APPROX = dict(rel=1e-9)
 
@@ -194,13 +199,6 @@ def test_days_of_inventory_is_a_ratio_of_sums(golden_writer):
 # 10 x 10.2, 10 x 10.0, 10 x 10.4), machine study MS1 on E1 (25 x 10.3, 25 x 10.1), MS2 on E2 (30 parts only).
 # Material balance (kg): L1 CM 1000 = IGQ 760 (finished 700) + PL 220 + STL 15 + OL 5;
 # L2 CM 500 = IGQ 430 (finished 420) + PL 60 + STL 6 + OL 4. Inventory: 300 000 and 500 000 元 on two days.
-import math  # noqa: E402
-import shutil  # noqa: E402
-
-from cockpit import config  # noqa: E402
-from cockpit.writer import Writer  # noqa: E402
-from tests.conftest import FIXTURES, NOW  # noqa: E402
-
 S_MS1 = math.sqrt(0.5 / 49)  # MS1: mean 10.2, Σ(x - x̄)² = 50 x 0.1² = 0.5, n - 1 = 49
 S_D = math.sqrt(0.8 / 29)  # L1 process samples: mean 10.2, Σ(x - x̄)² = 0.8, n - 1 = 29
 
@@ -232,8 +230,8 @@ def test_iso_fixture_loads_without_rejects(iso):
     ("actual_to_planned_scrap_ratio", "W1", 135.0, "(15 + 39) / (10 + 30) = 135 %; mean of lines 140 % is wrong"),
     # KPI 18 fall-off = SQ at the unit / PQ of the order's first operation
     ("fall_off_ratio", "L1", 100 * 20 / 350, "O1 15 / 300 and O3 5 / 50 (both start on L1): 20 / 350 = 5.714 %"),
-    ("fall_off_ratio", "L2", 100 * 39 / 660, "O2 36 / 360, O1 3 / 300 (first op L1): 39 / 660 = 5.909 %; "
-                                              "L2's scrap ratio 39 / 460 = 8.478 %"),
+    ("fall_off_ratio", "L2", 100 * 39 / 660,
+     "O2 36 / 360, O1 3 / 300 (first op L1): 39 / 660 = 5.909 %; L2's scrap ratio 39 / 460 = 8.478 %"),
     ("fall_off_ratio", "W1", 100 * 59 / 1010, "(20 + 39) / (350 + 660) = 5.842 %"),
     # KPIs 19, 20 machine capability from study MS1 (s of the 50 parts)
     ("cm", "E1", 2 / (6 * S_MS1), "(11 - 9) / 6s = 2 / 0.60609 = 3.2998"),
@@ -243,8 +241,8 @@ def test_iso_fixture_loads_without_rejects(iso):
     ("inventory_turns", "P1", 365 * 50000 / 800000, "365 x 50 000 / (300 000 + 500 000) = 22.81 /yr = 365 / 16 days"),
     # KPIs 25-29 over the consumed material CM (kg)
     ("finished_goods_ratio", "L1", 70.0, "700 / 1000"),
-    ("finished_goods_ratio", "W1", 100 * 1120 / 1500, "(700 + 420) / (1000 + 500) = 74.667 %; mean of lines 77 % "
-                                                      "is wrong"),
+    ("finished_goods_ratio", "W1", 100 * 1120 / 1500,
+     "(700 + 420) / (1000 + 500) = 74.667 %; mean of lines 77 % is wrong"),
     ("integrated_goods_ratio", "W1", 100 * 1190 / 1500, "(760 + 430) / 1500 = 79.333 %"),
     ("production_loss_ratio", "W1", 100 * 280 / 1500, "(220 + 60) / 1500 = 18.667 %"),
     ("storage_transport_loss_ratio", "W1", 100 * 21 / 1500, "(15 + 6) / 1500 = 1.4 %"),

@@ -146,13 +146,15 @@ STREAMS: dict[str, Table] = {
         Table(
             "planned_time",
             "mes",
-            "Planned operation time (POT) and planned quantity per unit and shift.",
+            "Planned operation time (POT), planned quantity and planned scrap (PSQ) per unit and shift.",
             (
                 _c("unit_id", "VARCHAR", "Line", references="org_unit"),
                 _c("shift_start_at", "TIMESTAMP", "Shift start (plant time)"),
                 _c("shift_code", "VARCHAR", "Shift (A/B/C)", required=False),
                 _c("planned_s", "DOUBLE", "POT planned operation time, seconds", **QTY),
                 _c("planned_qty", "DOUBLE", "Planned quantity", **QTY),
+                _c("planned_scrap_qty", "DOUBLE", "PSQ planned scrap quantity: the scrap allowance the plan (ERP) "
+                   "allocates material for; empty when the plan carries none", required=False, **QTY),
             ),
             key=("unit_id", "shift_start_at"),
             time_column="shift_start_at",
@@ -160,14 +162,20 @@ STREAMS: dict[str, Table] = {
         Table(
             "labor_time",
             "mes",
-            "Direct labour hours per unit and shift.",
+            "Direct labour hours per unit and shift: hours booked on production orders (ISO 22400 APWT) and, "
+            "where the MES records clock-on and clock-off at the unit, the crew's attendance (APAT).",
             (
                 _c("unit_id", "VARCHAR", "Line", references="org_unit"),
                 _c("shift_start_at", "TIMESTAMP", "Shift start (plant time)", not_future=True),
-                _c("worker_h", "DOUBLE", "Direct labour hours", **QTY),
+                _c("worker_h", "DOUBLE", "Direct labour hours: APWT, personnel hours booked on production orders",
+                   **QTY),
+                _c("attendance_h", "DOUBLE", "APAT actual personnel attendance hours at the unit (clock-on to "
+                   "clock-off, authorised breaks excluded); empty when not recorded", required=False, **QTY),
             ),
             key=("unit_id", "shift_start_at"),
             time_column="shift_start_at",
+            row_checks=(("worker_h exceeds attendance_h (hours booked on orders beyond the hours attended)",
+                         "worker_h > attendance_h + 0.001"),),
         ),
         Table(
             "quality_inspection",
@@ -224,7 +232,8 @@ STREAMS: dict[str, Table] = {
             "measurement",
             "qms",
             "Measured values of quality characteristics with their specification limits (for Cp and Cpk; a "
-            "one-sided characteristic leaves one limit empty).",
+            "one-sided characteristic leaves one limit empty). Parts of a machine capability study carry its "
+            "study_id and feed Cm and Cmk instead.",
             (
                 _c("measurement_id", "VARCHAR", "Measurement id"),
                 _c("unit_id", "VARCHAR", "Line (or equipment) whose process made the part", references="org_unit"),
@@ -234,12 +243,17 @@ STREAMS: dict[str, Table] = {
                 _c("value", "DOUBLE", "Measured value, in the characteristic's unit"),
                 _c("lsl", "DOUBLE", "Lower specification limit", required=False),
                 _c("usl", "DOUBLE", "Upper specification limit", required=False),
+                _c("study_id", "VARCHAR", "Machine capability study the part belongs to (Cm, Cmk: consecutive "
+                   "parts from one machine in one session); empty for running process samples (Cp, Cpk)",
+                   required=False),
             ),
             key=("measurement_id",),
             time_column="measured_at",
             row_checks=(
                 ("a measurement needs at least one specification limit", "lsl IS NULL AND usl IS NULL"),
                 ("lsl must be below usl", "lsl >= usl"),
+                ("a machine study (study_id) must be booked on the equipment studied",
+                 f"study_id IS NOT NULL AND unit_id IN ({_NOT_EQUIPMENT})"),
             ),
         ),
         Table(
@@ -259,6 +273,39 @@ STREAMS: dict[str, Table] = {
             time_column="tested_at",
             row_checks=(("first_pass_qty exceeds tested_qty", "first_pass_qty > tested_qty"),),
         ),
+        # --- ISO 22400-2 material balance (KPIs 25-29) -------------------------------------------------
+        Table(
+            "material_consumption",
+            "mes",
+            "Material balance per unit, period (a shift or a production day) and consumed material, in kg: "
+            "consumed material (ISO 22400 CM) and where it went: finished goods (GQ), integrated goods (IGQ: "
+            "all saleable products, including reworked and lower grades), production loss (PL), storage and "
+            "transportation loss (STL) and other loss (OL). What an MES material-balance (物料平衡) report holds; "
+            "quantities are masses so goods and losses compare with the input.",
+            (
+                _c("unit_id", "VARCHAR", "Line that consumed the material", references="org_unit"),
+                _c("start_at", "TIMESTAMP", "Start of the balance period (plant time)", not_future=True),
+                _c("material_id", "VARCHAR", "Consumed material (item code)"),
+                _c("consumed_kg", "DOUBLE", "CM consumed material issued to the unit, kg", **QTY),
+                _c("finished_kg", "DOUBLE", "GQ good finished products, kg", **QTY),
+                _c("integrated_kg", "DOUBLE", "IGQ integrated goods: all products of every grade, kg", **QTY),
+                _c("production_loss_kg", "DOUBLE", "PL production loss (chips, offcuts, scrapped parts), kg",
+                   **QTY),
+                _c("storage_loss_kg", "DOUBLE", "STL storage and transportation loss, kg", **QTY),
+                _c("other_loss_kg", "DOUBLE", "OL other loss (count differences, unexplained), kg", **QTY),
+            ),
+            key=("unit_id", "start_at", "material_id"),
+            time_column="start_at",
+            row_checks=(
+                (("consumed_kg must equal integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg "
+                  "(the balance closes; book the difference as other loss)"),
+                 ("abs(consumed_kg - (integrated_kg + production_loss_kg + storage_loss_kg + other_loss_kg)) "
+                  "> 0.001 * consumed_kg + 0.01")),
+                ("finished_kg exceeds integrated_kg (finished goods are part of the integrated goods)",
+                 "finished_kg > integrated_kg + 0.001"),
+            ),
+        ),
+        # --- end of the ISO 22400-2 material balance --------------------------------------------------
         Table(
             "output_value",
             "erp",

@@ -332,3 +332,105 @@ kpi(Kpi(
     "Σ AUBT / AOET", "Busy time of the unit against the execution time of its orders.",
     numerator={"apt_s": 1, "aust_s": 1, "adet_s": 1}, denominator={"aoet_s": 1}, scale=100, scenarios=("MIIT-11",),
 ))
+
+
+# --- ISO 22400-2 KPIs 1, 14, 18-20, 24-30 (personnel, planned scrap, fall-off, machine capability, inventory,
+# material balance, equipment load) ---
+kpi(Kpi(
+    "worker_efficiency", "人员作业效率", "Worker efficiency", "%", "higher", "ratio", "line", f"{ISO} (KPI 1)",
+    "APWT / APAT", "Hours the crew booked on production orders over the hours it attended the unit (clock-on to "
+    "clock-off, authorised breaks excluded). Only shifts that record attendance count, on both sides.",
+    numerator={"apwt_h": 1}, denominator={"apat_h": 1}, scale=100, scenarios=("CQ-5.2.5", "MIIT-9", "MIIT-14"),
+))
+kpi(Kpi(
+    "actual_to_planned_scrap_ratio", "实际与计划报废比", "Actual to planned scrap ratio", "%", "lower", "ratio",
+    "line", f"{ISO} (KPI 14)", "SQ / PSQ",
+    "Scrap against the scrap allowance of the plan: below 100 % the scrap stayed inside what the plan allocated "
+    "material for. SQ counts only production days whose plan carries a planned scrap quantity.",
+    numerator={"sq_planned_days": 1}, denominator={"psq_qty": 1}, scale=100,
+    scenarios=("CQ-5.5.1", "MIIT-21"),
+))
+kpi(Kpi(
+    "fall_off_ratio", "工序报废率", "Fall-off ratio", "%", "lower", "ratio", "line", f"{ISO} (KPI 18)",
+    "SQ at an operation / PQ of the order's first operation",
+    "For orders that pass several work units (operation steps): the scrap at a unit related to the quantity the "
+    "first operation produced, so losses late in the routing weigh against what was started. The first "
+    "operation is the unit where the order's first record starts. For an order that runs on one unit only it "
+    "equals that unit's scrap ratio. Above the lowest level the steps are pooled (Σ fall-off / Σ first-operation "
+    "PQ of each step), not added into one cumulative loss.",
+    numerator={"fall_off_qty": 1}, denominator={"first_op_pq": 1}, scale=100, decimals=2,
+    scenarios=("CQ-5.5.1", "MIIT-21"),
+))
+_MACHINE = ("A short-term study on one machine: consecutive parts measured in one session, marked by their "
+            "study_id in the measurement stream (the running process samples, without study_id, feed Cp and Cpk). "
+            "Each study is its own sample with the overall sample standard deviation s; a machine with several "
+            "studies in a month shows its least capable one (named in the variant). At least 50 parts per study "
+            "(ISO 22514-3 practice), else 'insufficient'; never pooled above the equipment ('not_applicable'). "
+            "1.67 is the usual acceptance minimum.")
+kpi(Kpi(
+    "cm", "设备能力指数 Cm", "Machine capability Cm", "×", "higher", "capability", "equipment", f"{ISO} (KPI 19)",
+    "(USL − LSL) / 6s", "Potential capability of the machine if it were centred; undefined for a one-sided "
+    "characteristic. " + _MACHINE,
+    denominator={"study_n": 1}, capability="cp", min_denominator=50, grains=("month",), decimals=2,
+    scenarios=("CQ-5.2.2", "MIIT-13"),
+))
+kpi(Kpi(
+    "cmk", "设备能力指数 Cmk", "Critical machine capability Cmk", "×", "higher", "capability", "equipment",
+    f"{ISO} (KPI 20)", "min(USL − x̄, x̄ − LSL) / 3s",
+    "Machine capability including centring: the distance from the study mean to the nearer limit in units of "
+    "3s. " + _MACHINE,
+    denominator={"study_n": 1}, capability="cpk", min_denominator=50, grains=("month",), decimals=2,
+    scenarios=("CQ-5.2.2", "MIIT-13"),
+))
+kpi(Kpi(
+    "inventory_turns", "存货周转次数", "Inventory turns", "次/年", "higher", "ratio", "plant",
+    f"{ISO} (KPI 24); KPIS.md §2 存货周转率", "365 × Σ cost of sales / Σ daily inventory value",
+    "Throughput at cost (cost of sales) over average inventory, annualised: (Σ COGS × 365 / days) / (Σ daily "
+    "value / days). A ratio of sums, so it rolls up over plants and months, and it is always 365 / days of "
+    "inventory. Scope: every warehouse in inventory_snapshot (raw material and finished goods), valued by the "
+    "WMS; needs a snapshot for every calendar day of the period.",
+    numerator={"cogs_cny": 365}, denominator={"inventory_value_day_cny": 1}, grains=("month",), decimals=1,
+    scenarios=("CQ-5.3.1",),
+))
+_BALANCE = ("From the material balance (material_consumption), in kg, so goods and losses compare with the "
+            "material consumed; CM = IGQ + PL + STL + OL on every row.")
+kpi(Kpi(
+    "finished_goods_ratio", "成品率", "Finished goods ratio", "%", "higher", "ratio", "line", f"{ISO} (KPI 25)",
+    "GQ / CM (kg)", "Good finished products out of the material consumed. " + _BALANCE,
+    numerator={"fgq_kg": 1}, denominator={"cm_kg": 1}, scale=100, scenarios=("CQ-5.2.4", "MIIT-12"),
+))
+kpi(Kpi(
+    "integrated_goods_ratio", "综合成品率", "Integrated goods ratio", "%", "higher", "ratio", "line",
+    f"{ISO} (KPI 26)", "IGQ / CM (kg)",
+    "All products of every grade (reworked and downgraded ones included) out of the material consumed. "
+    + _BALANCE,
+    numerator={"igq_kg": 1}, denominator={"cm_kg": 1}, scale=100, scenarios=("CQ-5.2.4", "MIIT-12"),
+))
+kpi(Kpi(
+    "production_loss_ratio", "生产损耗率", "Production loss ratio", "%", "lower", "ratio", "line",
+    f"{ISO} (KPI 27)", "PL / CM (kg)", "Material lost in production (chips, offcuts, scrapped parts). " + _BALANCE,
+    numerator={"pl_kg": 1}, denominator={"cm_kg": 1}, scale=100, decimals=2, scenarios=("MIIT-15", "CQ-5.2.4"),
+))
+kpi(Kpi(
+    "storage_transport_loss_ratio", "储运损耗率", "Storage and transportation loss ratio", "%", "lower", "ratio",
+    "line", f"{ISO} (KPI 28)", "STL / CM (kg)",
+    "Material lost in storage and on the way to the unit (damage, corrosion, spillage). " + _BALANCE,
+    numerator={"stl_kg": 1}, denominator={"cm_kg": 1}, scale=100, decimals=2, scenarios=("MIIT-15", "CQ-5.3.6"),
+))
+kpi(Kpi(
+    "other_loss_ratio", "其他损耗率", "Other loss ratio", "%", "lower", "ratio", "line", f"{ISO} (KPI 29)",
+    "OL / CM (kg)", "Losses not attributed to production or logistics (count differences, the balance's "
+    "unexplained rest). " + _BALANCE,
+    numerator={"ol_kg": 1}, denominator={"cm_kg": 1}, scale=100, decimals=2, scenarios=("MIIT-15",),
+))
+kpi(Kpi(
+    "equipment_load_ratio", "设备负荷率", "Equipment load ratio", "%", "higher", "ratio", "line", f"{ISO} (KPI 30)",
+    "PQ / EPC = Σ (PRU × PQ) / POT",
+    "Produced quantity over the equipment production capacity, with the rated capacity EPC = POT / PRU: what the "
+    "unit could make at its rated (ideal) cycle time in its planned operation time. Weighting each unit by its "
+    "PRU keeps a product mix comparable. Higher is better up to the rated capacity; above 100 % the rated "
+    "cycle or the plan is wrong.",
+    numerator={"pru_pq_s": 1}, denominator={"pot_s": 1}, scale=100, zero_denominator="not_planned",
+    scenarios=("CQ-5.7.1", "MIIT-50"),
+))
+# --- end of the ISO 22400-2 additions ---

@@ -248,13 +248,15 @@ element(Element(
 # Deviations from a per-group reference (the middle of the limits, or the one limit) keep Σd² exact
 # enough: raw diameters of 40 mm with a spread of microns would lose digits in Σx² − (Σx)²/n.
 element(Element(
-    "measured_n", "个", "Measurements of quality characteristics (the sample of Cp and Cpk)",
-    "SELECT unit_id, prod_day(measured_at) AS day, CAST(count(*) AS DOUBLE) AS value FROM measurement GROUP BY ALL",
+    "measured_n", "个", "Measurements of quality characteristics (the sample of Cp and Cpk; parts of a machine "
+    "study are left out)",
+    "SELECT unit_id, prod_day(measured_at) AS day, CAST(count(*) AS DOUBLE) AS value FROM measurement "
+    "WHERE study_id IS NULL GROUP BY ALL",
     "line", ("measurement.value", "measurement.lsl", "measurement.usl", "measurement.characteristic"),
     sample_sql="""SELECT unit_id, prod_day(measured_at) AS day, characteristic, lsl, usl,
         count(*) AS n, SUM(value - COALESCE((lsl + usl) / 2, lsl, usl)) AS sum_d,
         SUM((value - COALESCE((lsl + usl) / 2, lsl, usl)) ** 2) AS sum_dd
-        FROM measurement GROUP BY ALL""",
+        FROM measurement WHERE study_id IS NULL GROUP BY ALL""",
 ))
 
 
@@ -299,3 +301,81 @@ element(Element(
     "FROM production_record WHERE order_id IS NOT NULL GROUP BY unit_id, order_id) GROUP BY unit_id, prod_day(start_at)",
     "line", ("production_record.order_id", "production_record.start_at", "production_record.end_at"),
 ))
+
+
+# --- ISO 22400-2 KPIs 1, 14, 18-20, 24-30: personnel, planned scrap, fall-off, machine studies, material ---
+# Optional columns (attendance_h, planned_scrap_qty) are read only where filled, and each element pairs its
+# sides on the same rows or days, so a plant reporting them for some shifts is not diluted by the others.
+_ATTENDED = "FROM labor_time WHERE attendance_h IS NOT NULL GROUP BY ALL"
+element(Element(
+    "apwt_h", "h", "APWT actual personnel work time: hours booked on production orders, of the shifts that "
+    "also record attendance",
+    f"SELECT unit_id, prod_day(shift_start_at) AS day, SUM(worker_h) AS value {_ATTENDED}",
+    "line", ("labor_time.worker_h", "labor_time.attendance_h"),
+))
+element(Element(
+    "apat_h", "h", "APAT actual personnel attendance time at the unit (clock-on to clock-off, breaks excluded)",
+    f"SELECT unit_id, prod_day(shift_start_at) AS day, SUM(attendance_h) AS value {_ATTENDED}",
+    "line", ("labor_time.attendance_h",),
+))
+element(Element(
+    "psq_qty", "件", "PSQ planned scrap quantity of the shifts' plans",
+    "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(planned_scrap_qty) AS value FROM planned_time "
+    "WHERE planned_scrap_qty IS NOT NULL GROUP BY ALL",
+    "line", ("planned_time.planned_scrap_qty",),
+))
+element(Element(
+    "sq_planned_days", "件", "SQ scrap quantity on the production days whose plan carries a planned scrap (PSQ)",
+    "SELECT r.unit_id, r.day, r.value FROM (SELECT unit_id, prod_day(start_at) AS day, SUM(scrap_qty) AS value "
+    "FROM production_record GROUP BY ALL) r SEMI JOIN (SELECT unit_id, prod_day(shift_start_at) AS day "
+    "FROM planned_time WHERE planned_scrap_qty IS NOT NULL) p ON p.unit_id = r.unit_id AND p.day = r.day",
+    "line", ("production_record.scrap_qty", "planned_time.planned_scrap_qty"),
+))
+# Fall-off: each work unit an order passes is one operation step; the first operation is the unit where the
+# order's first record starts (ties: the lower unit id). Both sides of a (unit, order) are booked on the
+# production day the order started on that unit, like AOET.
+_FALL_OFF = """WITH rec AS (
+    SELECT unit_id, order_id, min(start_at) AS start_at, SUM(produced_qty) AS pq, SUM(scrap_qty) AS sq
+    FROM production_record WHERE order_id IS NOT NULL GROUP BY unit_id, order_id),
+first_op AS (SELECT order_id, arg_min(pq, (start_at, unit_id)) AS first_pq FROM rec GROUP BY order_id)
+SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(r.sq) AS sq, SUM(f.first_pq) AS first_pq
+FROM rec r JOIN first_op f USING (order_id) GROUP BY ALL"""
+_ORDERS = ("production_record.order_id", "production_record.start_at")
+element(Element(
+    "fall_off_qty", "件", "SQ scrap of production orders at each work unit (operation step) they pass",
+    f"SELECT unit_id, day, sq AS value FROM ({_FALL_OFF})", "line", (*_ORDERS, "production_record.scrap_qty"),
+))
+element(Element(
+    "first_op_pq", "件", "PQ of the first operation of the production orders a work unit processed",
+    f"SELECT unit_id, day, first_pq AS value FROM ({_FALL_OFF})", "line",
+    (*_ORDERS, "production_record.produced_qty"),
+))
+# A machine study is its own sample: its id is part of the characteristic, so two studies of one machine in a
+# month are never pooled, and the machine shows its least capable study.
+element(Element(
+    "study_n", "个", "Parts measured in machine capability studies (the sample of Cm and Cmk)",
+    "SELECT unit_id, prod_day(measured_at) AS day, CAST(count(*) AS DOUBLE) AS value FROM measurement "
+    "WHERE study_id IS NOT NULL GROUP BY ALL",
+    "equipment", ("measurement.study_id", "measurement.value", "measurement.lsl", "measurement.usl"),
+    sample_sql="""SELECT unit_id, min(prod_day(measured_at)) AS day, study_id || ' ' || characteristic AS characteristic,
+        lsl, usl, count(*) AS n, SUM(value - COALESCE((lsl + usl) / 2, lsl, usl)) AS sum_d,
+        SUM((value - COALESCE((lsl + usl) / 2, lsl, usl)) ** 2) AS sum_dd
+        FROM measurement WHERE study_id IS NOT NULL GROUP BY unit_id, study_id, characteristic, lsl, usl""",
+))
+
+
+def _material(name: str, column: str, description: str) -> Element:
+    return element(Element(
+        name, "kg", description,
+        f"SELECT unit_id, prod_day(start_at) AS day, SUM({column}) AS value FROM material_consumption GROUP BY ALL",
+        "line", (f"material_consumption.{column}", "material_consumption.start_at"),
+    ))
+
+
+_material("cm_kg", "consumed_kg", "CM consumed material, kg")
+_material("fgq_kg", "finished_kg", "GQ good finished products of the material balance, kg")
+_material("igq_kg", "integrated_kg", "IGQ integrated goods (all products of every grade), kg")
+_material("pl_kg", "production_loss_kg", "PL production loss, kg")
+_material("stl_kg", "storage_loss_kg", "STL storage and transportation loss, kg")
+_material("ol_kg", "other_loss_kg", "OL other loss, kg")
+# --- end of the ISO 22400-2 additions ---------------------------------------------------------------------

@@ -11,9 +11,14 @@ different (wrong) answer for every roll-up checked below.
 
 from __future__ import annotations
 
+import math
+import shutil
+
 import pytest
 
-from tests.conftest import kpi
+from cockpit import config
+from cockpit.writer import Writer
+from tests.conftest import FIXTURES, NOW, kpi
 
 APPROX = dict(rel=1e-9)
 
@@ -184,3 +189,130 @@ def test_days_of_inventory_is_a_ratio_of_sums(golden_writer):
     golden_writer.load()
     golden_writer.compute()
     assert kpi(golden_writer.con, "inventory_days", "P1")[0] == pytest.approx(800000 / 50000)
+
+
+# --- ISO 22400-2 KPIs 1, 14, 18-20, 24-30 on tests/fixtures/golden_iso -------------------------------------
+# The golden plant with: L2 planned a full shift (POT 28800 s); order O1 passes L1 (first operation, PQ 300,
+# SQ 15) and then L2 (R3: PQ 100, SQ 3); O3 on L1 on 2025-01-07 (PQ 50, SQ 5) on a day whose plan has no
+# planned scrap. Labour: L1 24 h booked / 30 h attended, L2 12 / 16, plus an L1 shift of 8 h without
+# attendance. Planned scrap: L1 10, L2 30 on 2025-01-06. Measurements: process samples on L1 (D [9, 11]:
+# 10 x 10.2, 10 x 10.0, 10 x 10.4), machine study MS1 on E1 (25 x 10.3, 25 x 10.1), MS2 on E2 (30 parts only).
+# Material balance (kg): L1 CM 1000 = IGQ 760 (finished 700) + PL 220 + STL 15 + OL 5;
+# L2 CM 500 = IGQ 430 (finished 420) + PL 60 + STL 6 + OL 4. Inventory: 300 000 and 500 000 元 on two days.
+S_MS1 = math.sqrt(0.5 / 49)  # MS1: mean 10.2, Σ(x - x̄)² = 50 x 0.1² = 0.5, n - 1 = 49
+S_D = math.sqrt(0.8 / 29)  # L1 process samples: mean 10.2, Σ(x - x̄)² = 0.8, n - 1 = 29
+
+
+@pytest.fixture(scope="module")
+def iso(tmp_path_factory):
+    target = tmp_path_factory.mktemp("iso") / "golden_iso"
+    shutil.copytree(FIXTURES / "golden_iso", target, ignore=shutil.ignore_patterns("var"))
+    writer = Writer(config.load(target / "cockpit.toml", environ={}), clock=lambda: NOW)
+    results = writer.load()
+    writer.compute()
+    yield writer, results
+    writer.close()
+
+
+def test_iso_fixture_loads_without_rejects(iso):
+    for r in iso[1]:
+        assert r.status == "ok" and r.rows_quarantined == 0, (r.connector, r.error)
+
+
+@pytest.mark.parametrize("kpi_id, unit, expected, arithmetic", [
+    # KPI 1 worker efficiency = APWT / APAT, only shifts that record attendance
+    ("worker_efficiency", "L1", 80.0, "24 h / 30 h; the 8 h shift without attendance is on neither side"),
+    ("worker_efficiency", "L2", 75.0, "12 / 16"),
+    ("worker_efficiency", "W1", 100 * 36 / 46, "(24 + 12) / (30 + 16) = 78.261 %; mean of lines 77.5 % is wrong"),
+    # KPI 14 actual to planned scrap = SQ / PSQ, SQ of days whose plan has a PSQ
+    ("actual_to_planned_scrap_ratio", "L1", 150.0, "15 / 10; the 5 scrapped on 01-07 (plan without PSQ) left out"),
+    ("actual_to_planned_scrap_ratio", "L2", 130.0, "(36 + 3) / 30"),
+    ("actual_to_planned_scrap_ratio", "W1", 135.0, "(15 + 39) / (10 + 30) = 135 %; mean of lines 140 % is wrong"),
+    # KPI 18 fall-off = SQ at the unit / PQ of the order's first operation
+    ("fall_off_ratio", "L1", 100 * 20 / 350, "O1 15 / 300 and O3 5 / 50 (both start on L1): 20 / 350 = 5.714 %"),
+    ("fall_off_ratio", "L2", 100 * 39 / 660,
+     "O2 36 / 360, O1 3 / 300 (first op L1): 39 / 660 = 5.909 %; L2's scrap ratio 39 / 460 = 8.478 %"),
+    ("fall_off_ratio", "W1", 100 * 59 / 1010, "(20 + 39) / (350 + 660) = 5.842 %"),
+    # KPIs 19, 20 machine capability from study MS1 (s of the 50 parts)
+    ("cm", "E1", 2 / (6 * S_MS1), "(11 - 9) / 6s = 2 / 0.60609 = 3.2998"),
+    ("cmk", "E1", 0.8 / (3 * S_MS1), "min(11 - 10.2, 10.2 - 9) / 3s = 0.8 / 0.30305 = 2.6399"),
+    ("cpk", "L1", 0.8 / (3 * S_D), "the process samples only: 0.8 / 3s_D = 1.6055; the studies on E1, E2 stay out"),
+    # KPI 24 inventory turns = 365 x COGS / Σ daily inventory value
+    ("inventory_turns", "P1", 365 * 50000 / 800000, "365 x 50 000 / (300 000 + 500 000) = 22.81 /yr = 365 / 16 days"),
+    # KPIs 25-29 over the consumed material CM (kg)
+    ("finished_goods_ratio", "L1", 70.0, "700 / 1000"),
+    ("finished_goods_ratio", "W1", 100 * 1120 / 1500,
+     "(700 + 420) / (1000 + 500) = 74.667 %; mean of lines 77 % is wrong"),
+    ("integrated_goods_ratio", "W1", 100 * 1190 / 1500, "(760 + 430) / 1500 = 79.333 %"),
+    ("production_loss_ratio", "W1", 100 * 280 / 1500, "(220 + 60) / 1500 = 18.667 %"),
+    ("storage_transport_loss_ratio", "W1", 100 * 21 / 1500, "(15 + 6) / 1500 = 1.4 %"),
+    ("other_loss_ratio", "L2", 100 * 4 / 500, "4 / 500 = 0.8 %"),
+    # KPI 30 equipment load = Σ PRU x PQ / POT
+    ("equipment_load_ratio", "L1", 100 * 21000 / 57600, "60 s x (300 + 50) / (28800 + 28800) s = 36.458 %"),
+    ("equipment_load_ratio", "L2", 100 * 16800 / 28800, "(30 x 360 + 60 x 100) / 28800 = 58.333 %"),
+    ("equipment_load_ratio", "W1", 100 * 37800 / 86400, "(21000 + 16800) / (57600 + 28800) = 43.75 %"),
+])
+def test_iso_value(iso, kpi_id, unit, expected, arithmetic):
+    value, _num, _den, status = kpi(iso[0].con, kpi_id, unit)
+    assert status == "ok", arithmetic
+    assert value == pytest.approx(expected, **APPROX), arithmetic
+
+
+def test_iso_losses_and_goods_close_the_balance(iso):
+    con = iso[0].con
+    share = {k: kpi(con, k, "W1")[0] for k in ("integrated_goods_ratio", "production_loss_ratio",
+                                                 "storage_transport_loss_ratio", "other_loss_ratio")}
+    assert sum(share.values()) == pytest.approx(100.0)  # CM = IGQ + PL + STL + OL
+
+
+def test_inventory_turns_is_the_inverse_of_days_of_inventory(iso):
+    con = iso[0].con
+    assert kpi(con, "inventory_turns", "P1")[0] * kpi(con, "inventory_days", "P1")[0] == pytest.approx(365)
+
+
+@pytest.mark.parametrize("kpi_id, unit, status, why", [
+    ("cm", "E2", "insufficient", "MS2 has 30 parts; a machine study needs 50"),
+    ("cmk", "E2", "insufficient", "same"),
+    ("cm", "L1", "not_applicable", "machine studies are never pooled above the machine"),
+])
+def test_iso_statuses(iso, kpi_id, unit, status, why):
+    value, _num, _den, got = kpi(iso[0].con, kpi_id, unit)
+    assert (value, got) == (None, status), why
+
+
+def test_machine_study_names_the_study(iso):
+    rows = iso[0].con.execute("SELECT variant, denominator FROM kpi_value WHERE kpi_id = 'cmk' AND unit_id = 'E1' "
+                              "AND grain = 'month'").fetchall()
+    assert rows == [("characteristic=MS1 D [9.0, 11.0]", 50.0)]
+
+
+def test_optional_columns_absent_give_no_data_not_zero(golden_loaded):
+    """The golden plant's exports have no attendance, planned scrap or material balance: no value, never 0."""
+    for kpi_id in ("worker_efficiency", "actual_to_planned_scrap_ratio", "finished_goods_ratio"):
+        assert kpi(golden_loaded.con, kpi_id, "L1") is None, kpi_id
+    assert kpi(golden_loaded.con, "fall_off_ratio", "L1")[0] == pytest.approx(100 * 15 / 300)  # one-step order
+
+
+def test_a_machine_study_on_a_line_and_a_broken_balance_are_quarantined(tmp_path):
+    target = tmp_path / "golden_iso"
+    shutil.copytree(FIXTURES / "golden_iso", target, ignore=shutil.ignore_patterns("var"))
+    toml = target / "cockpit.toml"
+    text = toml.read_text(encoding="utf-8")
+    for stream in ("measurement", "material_consumption", "labor_time"):
+        text = text.replace(f'path = "{stream}.csv"', f'path = "{stream}.csv"\nmax_reject_share = 0.9')
+    toml.write_text(text, encoding="utf-8")
+    with open(target / "measurement.csv", "a") as f:
+        f.write("M999,L1,A,D,2025-01-06 13:00:00,10.1,9,11,MS9\n")
+    with open(target / "material_consumption.csv", "a") as f:
+        f.write("L1,2025-01-07 08:00:00,STEEL-1,1000,700,760,200,15,5\n")
+    with open(target / "labor_time.csv", "a") as f:
+        f.write("L2,2025-01-07 08:00:00,20,16\n")
+    writer = Writer(config.load(toml, environ={}), clock=lambda: NOW)
+    try:
+        writer.load()
+        reasons = dict(writer.con.execute("SELECT stream, reason FROM quarantine").fetchall())
+        assert "machine study" in reasons["measurement"]
+        assert "consumed_kg must equal" in reasons["material_consumption"]
+        assert "worker_h exceeds attendance_h" in reasons["labor_time"]
+    finally:
+        writer.close()

@@ -65,8 +65,9 @@ def _store(records: list[dict]) -> duckdb.DuckDBPyConnection:
         labour.append((r["line"], start, r["labour_h"]))
     con.executemany("INSERT INTO production_record VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, NULL)", prod)
     con.executemany("INSERT INTO equipment_state VALUES (?, ?, ?, ?, NULL, NULL)", states)
-    con.executemany("INSERT INTO planned_time VALUES (?, ?, 'A', ?, ?, NULL)", planned)
-    con.executemany("INSERT INTO labor_time VALUES (?, ?, ?, NULL)", labour)
+    con.executemany("INSERT INTO planned_time (unit_id, shift_start_at, shift_code, planned_s, planned_qty) "
+                    "VALUES (?, ?, 'A', ?, ?)", planned)
+    con.executemany("INSERT INTO labor_time (unit_id, shift_start_at, worker_h) VALUES (?, ?, ?)", labour)
     engine.compute(con)
     return con
 

@@ -60,9 +60,10 @@ SPECS = (
         "reason_code": "原因代码"}),
     FileSpec("mes", "planned", "planned_time", {
         "unit_id": "产线", "shift_start_at": "班次开始时间", "shift_code": "班次", "planned_s": "计划时长秒",
-        "planned_qty": "计划产量"}, integers=("planned_s", "planned_qty")),
+        "planned_qty": "计划产量", "planned_scrap_qty": "计划报废数"},
+        integers=("planned_s", "planned_qty", "planned_scrap_qty")),
     FileSpec("mes", "labor", "labor_time", {
-        "unit_id": "产线", "shift_start_at": "班次开始时间", "worker_h": "直接工时"}),
+        "unit_id": "产线", "shift_start_at": "班次开始时间", "worker_h": "直接工时", "attendance_h": "出勤工时"}),
     FileSpec("mes", "quality", "quality_inspection", {
         "lot_id": "检验批号", "unit_id": "产线", "product_id": "产品编码", "inspected_at": "检验时间",
         "stage": "检验阶段", "inspected_qty": "检验数量", "defective_qty": "不良数量", "defect_type": "不良类型"},
@@ -72,10 +73,14 @@ SPECS = (
         "start_at": "开始时间", "end_at": "结束时间", "planned_on": "计划日期"}),
     FileSpec("qms", "measurement", "measurement", {
         "measurement_id": "测量编号", "unit_id": "产线", "product_id": "产品编码", "characteristic": "检验特性",
-        "measured_at": "测量时间", "value": "测量值", "lsl": "下限", "usl": "上限"}),
+        "measured_at": "测量时间", "value": "测量值", "lsl": "下限", "usl": "上限", "study_id": "设备能力研究号"}),
     FileSpec("qms", "first_pass", "first_pass_test", {
         "record_id": "记录号", "unit_id": "产线", "product_id": "产品编码", "tested_at": "测试时间",
         "tested_qty": "首次测试数", "first_pass_qty": "一次通过数"}, integers=("tested_qty", "first_pass_qty")),
+    FileSpec("mes", "material", "material_consumption", {  # ISO 22400-2 material balance
+        "unit_id": "产线", "start_at": "班次开始时间", "material_id": "物料编码", "consumed_kg": "投料量kg",
+        "finished_kg": "成品量kg", "integrated_kg": "综合产品量kg", "production_loss_kg": "生产损耗kg",
+        "storage_loss_kg": "储运损耗kg", "other_loss_kg": "其他损耗kg"}),
     FileSpec("erp", "output_value", "output_value", {
         "unit_id": "plant", "product_id": "material", "month_on": "period", "quantity": "quantity",
         "value_cny": "amount_cny"}, monthly=False, integers=("quantity",)),

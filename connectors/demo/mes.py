@@ -79,6 +79,7 @@ def planned_time(master: Master, blocks: Blocks) -> Rows:
                 "shift_code": np.array(SHIFT_CODES, dtype=object)[b.sh_code],
                 "planned_s": np.full(n, float(SHIFT_S)),
                 "planned_qty": b.sh_planned_qty,
+                "planned_scrap_qty": b.sh_planned_scrap,
             },
             b.sh_start + SHIFT_S, np.full(n, i, dtype=np.int64)))
     return Rows.concat(parts, "planned_time")
@@ -89,7 +90,8 @@ def labor_time(master: Master, blocks: Blocks) -> Rows:
     for i, line, b in blocks:
         n = len(b.sh_start)
         parts.append(Rows(
-            {"unit_id": _unit(line, n), "shift_start_at": b.sh_start, "worker_h": b.sh_worker_h},
+            {"unit_id": _unit(line, n), "shift_start_at": b.sh_start, "worker_h": b.sh_worker_h,
+             "attendance_h": b.sh_attendance_h},
             b.sh_start + SHIFT_S, np.full(n, i, dtype=np.int64)))
     return Rows.concat(parts, "labor_time")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.demo import business, energy, maintenance, mes, orders, qms, warehouse
+from connectors.demo import business, energy, maintenance, materials, mes, orders, qms, warehouse
 from connectors.demo.calendar import days_between, month_index, production_day, to_seconds
 from connectors.demo.master import MASTER_STREAMS, load_master
 from connectors.demo.production import LineBlock, simulate
@@ -35,7 +35,7 @@ class DemoPlant:
     """A deterministic demo plant: a pure function of (seed, unit, time), read from master CSVs."""
 
     STREAMS = (*MASTER_STREAMS, *mes.STREAMS, "maintenance_event", *qms.STREAMS, "energy_reading", *business.STREAMS,
-               *orders.STREAMS, *warehouse.STREAMS)
+               *orders.STREAMS, *warehouse.STREAMS, *materials.STREAMS)
 
     def __init__(self, master_dir: Path | str, seed: int = 42, go_live: date | str = date(2025, 1, 1)):
         self.master = load_master(Path(master_dir))
@@ -64,6 +64,8 @@ class DemoPlant:
             return maintenance.maintenance_event(self, first, last)
         if stream in qms.STREAMS:
             return qms.STREAMS[stream](self, self.line_blocks(first, last))
+        if stream in materials.STREAMS:
+            return materials.STREAMS[stream](self, self.line_blocks(first, last))
         if stream == "energy_reading":
             return energy.energy_reading(self, first, last)
         if stream in business.STREAMS:

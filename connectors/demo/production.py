@@ -64,6 +64,11 @@ class LineBlock:
     sh_defective: np.ndarray
     sh_inspected_at: np.ndarray
     sh_defect_type: np.ndarray
+    sh_ramp: np.ndarray  # share of the go-live improvement in effect
+    sh_scrap: np.ndarray
+    sh_rework: np.ndarray
+    sh_attendance_h: np.ndarray  # APAT of the crew
+    sh_planned_scrap: np.ndarray  # PSQ of the shift's plan
     # 15-minute seconds per production day (n, 96), from 08:00
     q_run: np.ndarray
     q_stop: np.ndarray
@@ -193,6 +198,8 @@ def simulate(master: Master, seed: int, go_live: date, line: Line, days: np.ndar
     quarter[0, sel] = _cumulative(D, T == RUN, 900)
     quarter[1, sel] = _cumulative(D, T == PSTOP, 900)
     quarter[2, sel] = 900.0 * plan.reshape(-1)[sel, None] - quarter[0, sel] - quarter[1, sel]
+    planned_qty = np.floor(P.PBT_S * P.PLAN_RATE / cycle + 0.5)
+    worker_h = np.round(crew * 8.0 * (1.0 + 0.03 * z[:, 28]), 1)
     std_h = np.zeros(n)
     np.add.at(std_h, day_i, sh_produced * cycle / 3600.0)
     return LineBlock(
@@ -202,11 +209,14 @@ def simulate(master: Master, seed: int, go_live: date, line: Line, days: np.ndar
         hr_order=np.repeat(camp.order_id.reshape(-1)[sel], 8)[has],
         hr_produced=produced.ravel()[has], hr_scrap=scrap.ravel()[has], hr_rework=rework.ravel()[has],
         sh_start=start, sh_code=code, sh_product=product,
-        sh_planned_qty=np.floor(P.PBT_S * P.PLAN_RATE / cycle + 0.5),
-        sh_worker_h=np.round(crew * 8.0 * (1.0 + 0.03 * z[:, 28]), 1),
+        sh_planned_qty=planned_qty, sh_worker_h=worker_h,
         sh_produced=sh_produced, sh_defective=(scrap + rework).sum(1),
         sh_inspected_at=start + SHIFT_S + 600 + np.floor(1800 * u[:, 101]).astype(np.int64),
         sh_defect_type=np.minimum(np.searchsorted(defect_cum, u[:, 102], side="right"), len(defect_cum) - 1),
+        sh_ramp=r, sh_scrap=scrap.sum(1), sh_rework=rework.sum(1),
+        sh_attendance_h=np.round(worker_h / np.clip(P.WORKER_EFFICIENCY.at(r) + P.WORKER_EFFICIENCY_SD * z[:, 29],
+                                                    *P.WORKER_EFFICIENCY_RANGE), 1),
+        sh_planned_scrap=np.floor(planned_qty * P.PLANNED_SCRAP_RATE.at(r) + 0.5),
         q_run=quarter[0].reshape(n, 96), q_stop=quarter[1].reshape(n, 96), q_other=quarter[2].reshape(n, 96),
         day_std_h=std_h,
     )

@@ -500,11 +500,32 @@ def table_ddl(table: Table) -> str:
 
 
 def create_all(con) -> None:
-    """Create every canonical, reference and bookkeeping table (idempotent)."""
+    """Create every canonical, reference and bookkeeping table (idempotent), and add new columns."""
     for table in STREAMS.values():
         con.execute(table_ddl(table))
+    _add_new_columns(con)
     con.execute(REFERENCE_DDL)
     con.execute(BOOKKEEPING_DDL)
+
+
+def _add_new_columns(con) -> None:
+    """A store built by an older release lacks the optional columns added since: add them, empty.
+
+    Only optional columns are ever added to a stream (a new required one would make old rows invalid),
+    so existing rows stay valid and the next export fills the column.
+    """
+    have: dict[str, set[str]] = {}
+    for table_name, column_name in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main'").fetchall():
+        have.setdefault(table_name, set()).add(column_name)
+    for table in STREAMS.values():
+        for column in table.columns:
+            if column.name not in have.get(table.name, set()):
+                if column.required:
+                    raise RuntimeError(f"store table {table.name} lacks required column {column.name}: "
+                                       "rebuild the store from the exports")
+                con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column.type}')
 
 
 def markdown() -> str:

@@ -235,6 +235,12 @@ def test_interval_end_stamps_shift_to_the_start(store, tmp_path):
      "SELECT amount_cny FROM operating_cost", 15000),
     ("planned_time", "unit_id,shift_start_at,planned_s,planned_qty\nL1,2025-01-07 08:00:00,8,10\n", {"planned_s": "h"},
      "SELECT planned_s FROM planned_time", 28800),
+    ("material_consumption", "unit_id,start_at,material_id,consumed_kg,finished_kg,integrated_kg,production_loss_kg,"
+     "storage_loss_kg,other_loss_kg\nL1,2025-01-07 08:00:00,M1,1.2,0.9,1,0.15,0.05,0\n",
+     {f: "t" for f in ("consumed_kg", "finished_kg", "integrated_kg", "production_loss_kg", "storage_loss_kg",
+                       "other_loss_kg")},
+     "SELECT consumed_kg - integrated_kg - production_loss_kg - storage_loss_kg + finished_kg "
+     "FROM material_consumption", 900),
 ])
 def test_units_convert_to_the_canonical_unit(store, tmp_path, stream, text, units, sql, expected):
     result, q = load(store, tmp_path, text, stream=stream, units=units)

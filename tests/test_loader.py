@@ -183,3 +183,26 @@ def test_one_failing_connector_does_not_stop_the_others(golden_writer):
     results = {r.connector: r.status for r in golden_writer.load()}
     assert results["meter"] == "failed"
     assert results["production_record"] == "ok" and results["headcount"] == "ok"
+
+
+def test_a_store_from_an_older_release_gets_new_optional_columns(tmp_path):
+    """Older stores: keyed fact tables, and streams without the optional columns added since."""
+    import duckdb
+
+    from connectors.schema import STREAMS, create_all
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    labor = STREAMS["labor_time"]
+    old = [c for c in labor.columns if c.required]
+    con.execute(f"CREATE TABLE labor_time ({', '.join(f'{c.name} {c.type}' for c in old)}, run_id BIGINT, "
+                f"PRIMARY KEY ({', '.join(labor.key)}))")
+    sample = {"VARCHAR": "'L1'", "TIMESTAMP": "TIMESTAMP '2025-01-06 08:00:00'", "DATE": "DATE '2025-01-06'"}
+    con.execute(f"INSERT INTO labor_time ({', '.join(c.name for c in old)}, run_id) "
+                f"VALUES ({', '.join(sample.get(c.type, '8') for c in old)}, 1)")
+    create_all(con)
+    columns = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE labor_time)").fetchall()]
+    assert set(labor.column_names) <= set(columns) and len(columns) == len(labor.column_names) + 1
+    new = [c.name for c in labor.columns if not c.required]
+    assert new and con.execute(f"SELECT count(*), count({new[0]}) FROM labor_time").fetchall()[0] == (1, 0)
+    create_all(con)  # idempotent
+    con.close()

@@ -378,11 +378,12 @@ kpi(Kpi(
 kpi(Kpi(
     "forecast_accuracy", "销售预测准确率", "Sales forecast accuracy", "%", "higher", "ratio", "plant",
     f"{CQ} 5.4.1 (KPIS.md §5); 1 − WAPE",
-    "1 − Σ |forecast − ordered| / Σ ordered, per product and month",
+    "1 − Σ |forecast − delivered| / Σ delivered, per product and month",
     "A ratio of sums (1 − weighted absolute percentage error): errors are taken per product and month, then "
     "summed, so over- and under-forecasts of different products do not cancel and a quarter or a plant adds "
-    "its errors and demand. Actual demand is the quantity ordered in the month (sales orders by order date); "
-    "only months the plant has a forecast for count. It falls below 0 when the errors exceed the demand.",
+    "its errors and sales. Actual is the quantity delivered in the month (sales order lines by delivery date), "
+    "the shipments the forecast plans, complete at month end even where open order lines are not exported; "
+    "only months the plant has a forecast for count. It falls below 0 when the errors exceed the sales.",
     numerator={"demand_actual_qty": 1, "forecast_abs_error_qty": -1}, denominator={"demand_actual_qty": 1},
     scale=100, grains=("month",), scenarios=("CQ-5.4.1", "CQ-5.3.1", "MIIT-38", "MIIT-39"),
 ))

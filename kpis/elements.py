@@ -345,11 +345,12 @@ _from("complaints", "次", "Customer complaints received (rejected as unfounded 
       GROUP BY ALL""", "n", ("complaint.received_on", "complaint.status"))
 
 # Forecast error per plant, product and month: the months a plant has a forecast for, against the quantity
-# ordered in them (sales_order by order date). Demand without a forecast is all error; a forecast without
-# demand too. Summed per month, the KPI is 1 − Σ|F − A| / Σ A (a ratio of sums, so it rolls up).
+# delivered in them (sales_order by delivery date: a forecast plans shipments, and a month's deliveries are
+# complete at its end, while its orders are not). Sales without a forecast are all error; a forecast without
+# sales too. Summed per month, the KPI is 1 − Σ|F − A| / Σ A (a ratio of sums, so it rolls up).
 _FORECAST = """WITH f AS (SELECT unit_id, product_id, month_on, SUM(forecast_qty) AS qty FROM demand_forecast GROUP BY ALL),
-    a AS (SELECT unit_id, product_id, CAST(date_trunc('month', ordered_on) AS DATE) AS month_on, SUM(quantity) AS qty
-          FROM sales_order GROUP BY ALL),
+    a AS (SELECT unit_id, product_id, CAST(date_trunc('month', delivered_on) AS DATE) AS month_on,
+                 SUM(delivered_qty) AS qty FROM sales_order WHERE delivered_on IS NOT NULL GROUP BY ALL),
     covered AS (SELECT DISTINCT unit_id, month_on FROM f)
     SELECT c.unit_id, c.month_on AS day, SUM(COALESCE(a.qty, 0)) AS actual,
            SUM(abs(COALESCE(f.qty, 0) - COALESCE(a.qty, 0))) AS abs_error
@@ -358,10 +359,11 @@ _FORECAST = """WITH f AS (SELECT unit_id, product_id, month_on, SUM(forecast_qty
         USING (unit_id, month_on)
     LEFT JOIN f USING (unit_id, product_id, month_on) LEFT JOIN a USING (unit_id, product_id, month_on)
     GROUP BY ALL"""
-_FC = ("demand_forecast.forecast_qty", "demand_forecast.month_on", "sales_order.ordered_on", "sales_order.quantity")
-_from("demand_actual_qty", "件", "Quantity ordered (sales_order by order month) in the months a forecast covers",
+_FC = ("demand_forecast.forecast_qty", "demand_forecast.month_on", "sales_order.delivered_on",
+       "sales_order.delivered_qty")
+_from("demand_actual_qty", "件", "Quantity delivered (sales_order by delivery month) in the months a forecast covers",
       _FORECAST, "actual", _FC)
-_from("forecast_abs_error_qty", "件", "Σ |forecast − ordered| per product and month (months with a forecast)",
+_from("forecast_abs_error_qty", "件", "Σ |forecast − delivered| per product and month (months with a forecast)",
       _FORECAST, "abs_error", _FC)
 
 element(Element(

@@ -262,8 +262,8 @@ def test_a_capability_kpi_needs_a_sample_element():
 #   Receipts: P1 4 h and 20 h (one more still at the dock); P2 2 h.
 #   Sales lines delivered: P1 4, P2 2 (and one in Nov 2024). Complaints: P1 3 received, 1 rejected as unfounded;
 #     P2 one in Dec 2024 (so its complaint data starts in December) and none in January.
-#   Forecast (January, vs ordered in January): P1 A 250 vs 300, B 200 vs 50 + 120 (the open line is demand too);
-#     P2 A 100 vs nothing, B 60 vs 40 + 40.
+#   Forecast (January, vs delivered in January): P1 A 250 vs 100 + 200, B 200 vs 45 + 80 (the open line is not
+#     sales yet; SO4, ordered in December, ships in January); P2 A 100 vs nothing, B 60 vs 40 + 40.
 #   Maintenance cost: P1 3000 + 2600 + 1000 - 600 (a returned part) = 6000 元; P2 1620 元.
 #   Green electricity: P1 1500 kWh PV + 1 certificate (1000 kWh); P2 3000 kWh green contract.
 OPS = Path(__file__).parent / "fixtures" / "golden_ops"
@@ -304,9 +304,9 @@ def test_every_operations_stream_loads_without_rejects(ops):
     ("complaint_rate", "P1", 50.0, "2 complaints (the rejected one left out) / 4 lines delivered x 100"),
     ("complaint_rate", "P2", 0.0, "no complaint in January, complaint data since December: a real 0 %"),
     ("complaint_rate", "ENT", 100 * 2 / 6, "(2 + 0) / (4 + 2) x 100 = 33.333 %"),
-    ("forecast_accuracy", "P1", 100 * (1 - 80 / 470), "1 - (|250 - 300| + |200 - 170|) / (300 + 170) = 82.979 %"),
-    ("forecast_accuracy", "P2", 100 * (1 - 120 / 80), "1 - (|100 - 0| + |60 - 80|) / 80 = -50 %: errors exceed demand"),
-    ("forecast_accuracy", "ENT", 100 * (1 - 200 / 550), "1 - (80 + 120) / (470 + 80) = 63.636 %; plant mean 16.5 % wrong"),
+    ("forecast_accuracy", "P1", 100 * (1 - 125 / 425), "1 - (|250 - 300| + |200 - 125|) / (300 + 125) = 70.588 %"),
+    ("forecast_accuracy", "P2", 100 * (1 - 120 / 80), "1 - (|100 - 0| + |60 - 80|) / 80 = -50 %: errors exceed sales"),
+    ("forecast_accuracy", "ENT", 100 * (1 - 245 / 505), "1 - (125 + 120) / (425 + 80) = 51.485 %; plant mean 10.3 % wrong"),
     ("maintenance_cost_share", "P1", 100 * 6000 / 56000, "6000 / 56 000 元 = 10.714 %"),
     ("maintenance_cost_share", "ENT", 100 * 7620 / 88400, "(6000 + 1620) / (56 000 + 32 400) = 8.620 %"),
     ("green_power_share", "P1", 25.0, "(1500 + 1000) / 10 000 kWh"),
@@ -327,7 +327,7 @@ def test_operations_value(ops, kpi_id, unit, expected, arithmetic):
 
 @pytest.mark.parametrize("kpi_id, unit, period, status, why", [
     ("complaint_rate", "P2", "2024-11-01", "no_data", "a delivery before P2's complaint data starts: unknown, not 0 %"),
-    ("forecast_accuracy", "P1", "2024-12-01", None, "P1 ordered in December but has no forecast for it: no snapshot"),
+    ("forecast_accuracy", "P2", "2024-11-01", None, "P2 delivered in November but has no forecast for it: no snapshot"),
     ("inventory_record_accuracy", "W1", "2025-01-01", None, "warehouses belong to plants: not below plant level"),
     ("green_power_share", "W1", "2025-01-01", None, "certificates are bought per plant: not below plant level"),
 ])

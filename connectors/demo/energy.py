@@ -123,7 +123,8 @@ def energy_reading(plant, first_day: int, last_day: int) -> Rows:
         cols["start_at"].append(t)
         cols["interval_s"].append(np.full(len(t), step, dtype=np.int64))
         cols["quantity"].append(np.maximum(q, 0.0))
-        cols["ncv_kj_m3"].append(_measured_ncv(plant, meter_id, ncv, days) if step == 86_400 else np.full(len(t), np.nan))
+        daily = step == 86_400
+        cols["ncv_kj_m3"].append(_measured_ncv(plant, meter_id, ncv, days) if daily else np.full(len(t), np.nan))
         ties.append(np.full(len(t), m, dtype=np.int64))
     if not ties:
         return empty("energy_reading")

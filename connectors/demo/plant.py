@@ -14,7 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.demo import business, customers, energy, logistics, maintenance, mes, orders, qms, upkeep, warehouse
+from connectors.demo import (
+    business,
+    customers,
+    energy,
+    logistics,
+    maintenance,
+    mes,
+    orders,
+    qms,
+    upkeep,
+    warehouse,
+)
 from connectors.demo import params as P
 from connectors.demo.calendar import days_between, month_index, production_day, to_seconds
 from connectors.demo.master import MASTER_STREAMS, load_master

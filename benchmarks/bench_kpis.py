@@ -58,8 +58,8 @@ def replicate(con: duckdb.DuckDBPyConnection, copies: int) -> None:
                    CASE WHEN level = 'plant' THEN parent_id ELSE parent_id || '_' || k END,
                    level, name_zh || k, name_en || k, sort_order, run_id
                    FROM org_unit, k WHERE level <> 'enterprise'""")
-    con.execute("INSERT INTO meter SELECT meter_id || '_' || k, unit_id || '_' || k, medium, uom, name_zh, run_id "
-                "FROM meter, k")
+    con.execute("INSERT INTO meter SELECT m.* REPLACE (meter_id || '_' || k AS meter_id, unit_id || '_' || k AS unit_id) "
+                "FROM meter m, k")
     for table, (_time, ids) in FACTS.items():
         cols = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()]
         select = ", ".join(f"{c} || '_' || k" if c in ids else c for c in cols)

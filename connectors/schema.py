@@ -54,6 +54,10 @@ def _c(name, type_, description, **kw) -> Column:
 
 
 QTY = dict(min_value=0)
+# Natural gas has a low calorific value of roughly 31-40 MJ/m³: a value far outside is almost always
+# given in MJ/m³ or kcal/m³, and would move the energy KPIs by a factor of 1000 or 4.
+_NCV_CHECKS = (("ncv_kj_m3 outside 20 000-50 000 kJ/m³ (natural gas; given in MJ/m³ or kcal/m³?)",
+                "ncv_kj_m3 < 20000 OR ncv_kj_m3 > 50000"),)
 
 STREAMS: dict[str, Table] = {
     t.name: t
@@ -96,9 +100,14 @@ STREAMS: dict[str, Table] = {
                 _c("medium", "VARCHAR", "Energy carrier", accepted=MEDIA),
                 _c("uom", "VARCHAR", "Unit of the readings (kWh, m3, t)"),
                 _c("name_zh", "VARCHAR", "Chinese name"),
+                _c("ncv_kj_m3", "DOUBLE", "Natural gas meter: low (net) calorific value of the gas it measures, kJ per "
+                   "m³ at the meter's volume basis (supplier contract or lab analysis); used instead of the default "
+                   "GB/T 2589-2020 coefficient when its readings carry none", required=False, min_value=0),
             ),
             key=("meter_id",),
             row_checks=(
+                *_NCV_CHECKS,
+                ("ncv_kj_m3 is for natural gas meters only", "ncv_kj_m3 IS NOT NULL AND medium <> 'natural_gas'"),
                 ("unit_id must be a workshop, line or equipment (energy KPIs start at workshop level; a meter "
                  "on a plant or the enterprise would count in no energy KPI)",
                  "unit_id IN (SELECT o.id FROM org_unit AS o(id, parent, lvl) WHERE o.lvl IN ('enterprise', 'plant'))"),
@@ -436,12 +445,166 @@ STREAMS: dict[str, Table] = {
                 _c("start_at", "TIMESTAMP", "Interval start (plant time)", not_future=True),
                 _c("interval_s", "INTEGER", "Interval length, seconds", min_value=1),
                 _c("quantity", "DOUBLE", "Consumption in the meter's unit", **QTY),
+                _c("ncv_kj_m3", "DOUBLE", "Natural gas: low (net) calorific value measured for this interval, kJ/m³ "
+                   "(gas chromatograph or the supplier's bill); wins over the meter's value", required=False,
+                   min_value=0),
             ),
             key=("meter_id", "start_at"),
             time_column="start_at",
+            row_checks=_NCV_CHECKS,
         ),
     )
 }
+
+# --- operations streams: WMS cycle counts, picks and receipts, CRM complaints, ERP demand forecast and
+# maintenance cost, EMS green electricity ledger (feed the warehouse, complaint, forecast, maintenance cost
+# and green power KPIs) ---
+_NOT_PLANT = "SELECT o.id FROM org_unit AS o(id, parent, lvl) WHERE o.lvl <> 'plant'"
+PICK_ERRORS = ("wrong_item", "wrong_qty", "wrong_lot", "damaged", "other")
+COMPLAINT_CATEGORIES = ("quality", "delivery", "service", "other")
+COMPLAINT_STATUSES = ("open", "closed", "rejected")
+MAINTENANCE_COST_CATEGORIES = ("labour", "spare_parts", "external_service", "other")
+GREEN_SOURCES = ("onsite_pv", "green_contract", "green_certificate")
+
+OPERATIONS_STREAMS = (
+    Table(
+        "cycle_count",
+        "wms",
+        "Cycle-count lines: the book quantity of a bin and item when the count started and the quantity counted, "
+        "with the item's count tolerance. Feeds inventory record accuracy.",
+        (
+            _c("count_id", "VARCHAR", "Count document and line"),
+            _c("warehouse_id", "VARCHAR", "Warehouse"),
+            _c("unit_id", "VARCHAR", "Plant owning the warehouse", references="org_unit"),
+            _c("item_id", "VARCHAR", "Item"),
+            _c("location_id", "VARCHAR", "Storage bin", required=False),
+            _c("counted_at", "TIMESTAMP", "Count confirmed (plant time)", not_future=True),
+            _c("book_qty", "DOUBLE", "Book (system) quantity of the bin and item", **QTY),
+            _c("counted_qty", "DOUBLE", "Counted quantity", **QTY),
+            _c("tolerance_pct", "DOUBLE", "Accepted deviation, % of the book quantity (by ABC class or item); "
+               "empty means the count must match exactly", required=False, min_value=0),
+        ),
+        key=("count_id",),
+        time_column="counted_at",
+    ),
+    Table(
+        "pick_task",
+        "wms",
+        "Picked order lines (one warehouse task per line) with the error found at the packing or dispatch check "
+        "or reported by the receiver. Feeds picking accuracy.",
+        (
+            _c("task_id", "VARCHAR", "Warehouse task"),
+            _c("warehouse_id", "VARCHAR", "Warehouse"),
+            _c("unit_id", "VARCHAR", "Plant owning the warehouse", references="org_unit"),
+            _c("order_id", "VARCHAR", "Sales order, delivery or material request picked for", required=False),
+            _c("line_no", "INTEGER", "Line of that order", required=False, min_value=1),
+            _c("item_id", "VARCHAR", "Item"),
+            _c("picked_at", "TIMESTAMP", "Pick confirmed (plant time)", not_future=True),
+            _c("requested_qty", "DOUBLE", "Quantity to pick", **QTY),
+            _c("picked_qty", "DOUBLE", "Quantity confirmed as picked", **QTY),
+            _c("error_code", "VARCHAR", "Picking error found on the line; empty when none", required=False,
+               accepted=PICK_ERRORS),
+        ),
+        key=("task_id",),
+        time_column="picked_at",
+    ),
+    Table(
+        "goods_receipt",
+        "wms",
+        "Inbound receipt lines: arrival at the dock and put-away into stock (after any incoming inspection). "
+        "Feeds dock-to-stock time; a line not yet put away has no stocked_at.",
+        (
+            _c("receipt_id", "VARCHAR", "Inbound delivery line"),
+            _c("warehouse_id", "VARCHAR", "Warehouse"),
+            _c("unit_id", "VARCHAR", "Receiving plant", references="org_unit"),
+            _c("order_id", "VARCHAR", "Purchase order", required=False),
+            _c("line_no", "INTEGER", "Purchase order line", required=False, min_value=1),
+            _c("item_id", "VARCHAR", "Item"),
+            _c("docked_at", "TIMESTAMP", "Arrival at the dock (goods receipt posted, plant time)", not_future=True),
+            _c("stocked_at", "TIMESTAMP", "Put-away confirmed, available in stock (plant time)", required=False,
+               not_future=True),
+            _c("quantity", "DOUBLE", "Received quantity", **QTY),
+        ),
+        key=("receipt_id",),
+        time_column="stocked_at",
+        row_checks=(("stocked_at is before docked_at", "stocked_at < docked_at"),),
+    ),
+    Table(
+        "complaint",
+        "crm",
+        "Customer complaints as the CRM or QMS registers them, against the plant that delivered. Feeds the "
+        "complaint rate; a complaint rejected as unfounded after investigation is not counted.",
+        (
+            _c("complaint_id", "VARCHAR", "Complaint number"),
+            _c("unit_id", "VARCHAR", "Plant that delivered (complaints count against its deliveries)",
+               references="org_unit"),
+            _c("customer_id", "VARCHAR", "Customer", required=False),
+            _c("product_id", "VARCHAR", "Product complained about", required=False, references="product"),
+            _c("order_id", "VARCHAR", "Sales order", required=False),
+            _c("line_no", "INTEGER", "Sales order line", required=False, min_value=1),
+            _c("received_on", "DATE", "Date the complaint was received", not_future=True),
+            _c("category", "VARCHAR", "quality / delivery / service / other", accepted=COMPLAINT_CATEGORIES),
+            _c("status", "VARCHAR", "open / closed / rejected (unfounded)", required=False,
+               accepted=COMPLAINT_STATUSES),
+            _c("affected_qty", "DOUBLE", "Quantity the complaint concerns", required=False, **QTY),
+        ),
+        key=("complaint_id",),
+        time_column="received_on",
+        row_checks=(("unit_id must be a plant (complaints count against the plant's deliveries)",
+                     f"unit_id IN ({_NOT_PLANT})"),),
+    ),
+    Table(
+        "demand_forecast",
+        "erp",
+        "Sales forecast per plant, product and month, as frozen for the month (the demand plan the plant "
+        "measures against ordered quantities). Feeds forecast accuracy.",
+        (
+            _c("unit_id", "VARCHAR", "Plant", references="org_unit"),
+            _c("product_id", "VARCHAR", "Product", references="product"),
+            _c("month_on", "DATE", "First day of the forecast month"),
+            _c("forecast_qty", "DOUBLE", "Forecast quantity", **QTY),
+            _c("frozen_on", "DATE", "Date the forecast was frozen (its lag before the month)", required=False),
+        ),
+        key=("unit_id", "product_id", "month_on"),
+        time_column="month_on",
+        row_checks=(("frozen_on is after the start of the month", "frozen_on > month_on"),),
+    ),
+    Table(
+        "maintenance_cost",
+        "erp",
+        "Maintenance cost postings (ERP maintenance order settlement): labour, spare parts and external "
+        "services per equipment or cost centre. Feeds the maintenance cost share.",
+        (
+            _c("posting_id", "VARCHAR", "Posting (document and line)"),
+            _c("unit_id", "VARCHAR", "Equipment or org unit the cost is booked on", references="org_unit"),
+            _c("event_id", "VARCHAR", "Maintenance work order (maintenance_event)", required=False),
+            _c("category", "VARCHAR", "Cost element group", accepted=MAINTENANCE_COST_CATEGORIES),
+            _c("posted_on", "DATE", "Posting date", not_future=True),
+            _c("amount_cny", "DOUBLE", "Amount, CNY (a credit is negative)"),
+        ),
+        key=("posting_id",),
+        time_column="posted_on",
+    ),
+    Table(
+        "green_electricity",
+        "ems",
+        "Green electricity ledger per plant and month: on-site renewable generation used on site (EMS "
+        "generation meters, net of export), green power bought under contract (绿电交易, settled on the grid "
+        "bill) and unbundled green certificates (绿证, 1 per MWh) cancelled for the plant. Feeds green power "
+        "share.",
+        (
+            _c("record_id", "VARCHAR", "Ledger entry"),
+            _c("unit_id", "VARCHAR", "Plant", references="org_unit"),
+            _c("month_on", "DATE", "First day of the month the electricity was used"),
+            _c("source", "VARCHAR", "onsite_pv / green_contract / green_certificate", accepted=GREEN_SOURCES),
+            _c("quantity_kwh", "DOUBLE", "Green electricity, kWh", **QTY),
+            _c("reference", "VARCHAR", "Contract number or certificate serial range", required=False),
+        ),
+        key=("record_id",),
+        time_column="month_on",
+    ),
+)
+STREAMS.update({t.name: t for t in OPERATIONS_STREAMS})
 
 REFERENCE_DDL = """
 CREATE TABLE IF NOT EXISTS energy_coefficient (

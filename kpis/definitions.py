@@ -434,3 +434,79 @@ kpi(Kpi(
     scenarios=("CQ-5.7.1", "MIIT-50"),
 ))
 # --- end of the ISO 22400-2 additions ---
+
+
+# --- operations: warehouse (WMS), customer complaints (CRM), forecast and maintenance cost (ERP), green power (EMS) ---
+kpi(Kpi(
+    "inventory_record_accuracy", "库存记录准确率", "Inventory record accuracy", "%", "higher", "ratio", "plant",
+    "KPIS.md §2 'other KPIs' (inventory record accuracy)",
+    "cycle-count lines with |counted − book| ≤ tolerance × book / cycle-count lines counted",
+    "Counted per line (bin and item) on the day the count is confirmed, so a large and a small discrepancy weigh "
+    "the same. The tolerance is the line's own (by ABC class or item, as the WMS exports it); a line without one "
+    "must match exactly. Book quantity 0 with stock found counts as inaccurate.",
+    numerator={"cc_lines_accurate": 1}, denominator={"cc_lines": 1}, scale=100,
+    scenarios=("CQ-5.3.5", "MIIT-16", "MIIT-18"),
+))
+kpi(Kpi(
+    "picking_accuracy", "拣货准确率", "Picking accuracy", "%", "higher", "ratio", "plant",
+    "KPIS.md §2 'other KPIs' (picking accuracy)",
+    "order lines picked without error / order lines picked",
+    "An error is a wrong item, quantity or lot, or damage, found at the packing or dispatch check or reported by "
+    "the receiver and booked on the pick line; it counts on the day the line was picked. A short pick because "
+    "stock ran out is not a picking error (that is fill rate).",
+    numerator={"pick_lines_correct": 1}, denominator={"pick_lines": 1}, scale=100, decimals=2,
+    scenarios=("CQ-5.3.5", "CQ-5.3.6", "MIIT-16", "MIIT-17"),
+))
+kpi(Kpi(
+    "dock_to_stock_time", "收货上架时间", "Dock-to-stock time", "h", "lower", "ratio", "plant",
+    "KPIS.md §2 'other KPIs' (dock-to-stock time)",
+    "Σ (put-away − arrival at the dock) in hours / receipt lines put away",
+    "Clock hours from the goods receipt at the dock to put-away (incoming inspection included), averaged over the "
+    "receipt lines put away in the period; a line still waiting is not counted until it is put away.",
+    numerator={"gr_dock_to_stock_h": 1}, denominator={"gr_stocked": 1},
+    scenarios=("CQ-5.3.5", "CQ-5.3.3", "MIIT-16", "MIIT-46"),
+))
+kpi(Kpi(
+    "complaint_rate", "客户投诉率", "Customer complaint rate", "%", "lower", "ratio", "plant",
+    f"{CQ} 5.4.2 (KPIS.md §5); convention: this product's, published",
+    "complaints received / sales order lines delivered × 100",
+    "Complaints per 100 deliveries (投诉次数 / 交付批次, one delivered order line being one delivery), both "
+    "in the same period: complaints by the date received, deliveries by the delivery date. Complaints rejected as "
+    "unfounded are left out. Once a plant's complaint data starts, a month without complaints is 0 %, not "
+    "'no data'. Per delivered line rather than per million units, so a large and a small order weigh the same.",
+    numerator={"complaints": 1}, denominator={"so_lines_delivered": 1}, scale=100, decimals=2,
+    scenarios=("CQ-5.4.2", "CQ-5.5.2", "MIIT-41", "MIIT-20", "MIIT-21"),
+))
+kpi(Kpi(
+    "forecast_accuracy", "销售预测准确率", "Sales forecast accuracy", "%", "higher", "ratio", "plant",
+    f"{CQ} 5.4.1 (KPIS.md §5); 1 − WAPE",
+    "1 − Σ |forecast − delivered| / Σ delivered, per product and month",
+    "A ratio of sums (1 − weighted absolute percentage error): errors are taken per product and month, then "
+    "summed, so over- and under-forecasts of different products do not cancel and a quarter or a plant adds "
+    "its errors and sales. Actual is the quantity delivered in the month (sales order lines by delivery date), "
+    "the shipments the forecast plans, complete at month end even where open order lines are not exported; "
+    "only months the plant has a forecast for count. It falls below 0 when the errors exceed the sales.",
+    numerator={"demand_actual_qty": 1, "forecast_abs_error_qty": -1}, denominator={"demand_actual_qty": 1},
+    scale=100, grains=("month",), scenarios=("CQ-5.4.1", "CQ-5.3.1", "MIIT-38", "MIIT-39"),
+))
+kpi(Kpi(
+    "maintenance_cost_share", "维护成本占产值比", "Maintenance cost share", "%", "lower", "ratio", "plant",
+    "KPIS.md §2 'other KPIs' (maintenance cost / output value)",
+    "Σ maintenance cost / Σ output value × 100",
+    "Maintenance labour, spare parts and external services as posted in ERP (booked on equipment, rolled up), "
+    "over the plant's output value of the same months. Output value is booked per plant, so it stops at plant.",
+    numerator={"maintenance_cost_cny": 1}, denominator={"output_value_cny": 1}, scale=100, grains=("month",),
+    decimals=2, scenarios=("MIIT-26", "MIIT-25"),
+))
+kpi(Kpi(
+    "green_power_share", "绿电占比", "Green power share", "%", "higher", "ratio", "plant",
+    f"{CQ} 5.6.2 (KPIS.md §5); green certificates as the proof of green electricity: 发改能源〔2023〕1044号",
+    "(on-site renewable used + green contracts + green certificates) kWh / electricity consumed kWh",
+    "Source: the EMS green electricity ledger (on-site PV net of export, 绿电交易 contract volumes, 绿证 "
+    "cancelled, 1 certificate = 1 MWh) over the kWh of all electricity meters, which measure consumption whatever "
+    "its source. Certificates bundled with a green contract are entered once, as the contract. Not capped at "
+    "100 %, so it rolls up as a ratio of sums. A month without a ledger row is 'no data': a plant without green "
+    "power books 0 kWh.",
+    numerator={"green_kwh": 1}, denominator={"electricity_kwh": 1}, scale=100, grains=("month",),
+    scenarios=("CQ-5.6.2", "MIIT-37", "MIIT-33"),
+))

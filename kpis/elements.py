@@ -7,6 +7,7 @@ running -> APT, setup -> AUST, breakdown and minor stop -> ADET, idle -> ADOT, p
 
 from __future__ import annotations
 
+from kpis.reference import NCV_VARIANT
 from kpis.registry import Element, element
 
 
@@ -67,14 +68,19 @@ element(Element(
     "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(worker_h) AS value FROM labor_time GROUP BY ALL",
     "line", ("labor_time.worker_h",),
 ))
+# Natural gas by calorific value (GB/T 2589-2020): a reading's measured low calorific value, else its meter's,
+# times the kgce-per-kJ row of the coefficient table; with neither, the medium's table coefficient.
 element(Element(
     "energy_kgce", "kgce",
     "Comprehensive energy: Σ metered quantity × GB/T 2589-2020 coefficient of its medium "
-    "(electricity at the configured variant, 当量值 by default)",
-    "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity * c.kgce_per_unit) AS value "
+    "(electricity at the configured variant, 当量值 by default; natural gas by the measured low calorific value "
+    "÷ 29 307.6 kJ/kgce where the reading or its meter carries one, else 1.3300 kgce/m³)",
+    "SELECT m.unit_id, prod_day(r.start_at) AS day, "
+    "SUM(r.quantity * COALESCE(COALESCE(r.ncv_kj_m3, m.ncv_kj_m3) * h.kgce_per_unit, c.kgce_per_unit)) AS value "
     "FROM energy_reading r JOIN meter m USING (meter_id) "
     "JOIN energy_coefficient c ON c.medium = m.medium "
-    "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) GROUP BY ALL",
+    "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) "
+    f"LEFT JOIN energy_coefficient h ON h.medium = m.medium AND h.variant = '{NCV_VARIANT}' GROUP BY ALL",
     "workshop", ("energy_reading.quantity", "meter.medium"),
 ))
 element(Element(
@@ -379,3 +385,78 @@ _material("pl_kg", "production_loss_kg", "PL production loss, kg")
 _material("stl_kg", "storage_loss_kg", "STL storage and transportation loss, kg")
 _material("ol_kg", "other_loss_kg", "OL other loss, kg")
 # --- end of the ISO 22400-2 additions ---------------------------------------------------------------------
+
+
+# --- operations: warehouse (WMS), complaints (CRM), forecast and maintenance cost (ERP), green power (EMS) ---
+# Each count comes with its "good" count from the same query, so a day with lines but no good line gives a
+# real 0 rather than a missing numerator.
+_COUNTS = """SELECT unit_id, prod_day(counted_at) AS day, CAST(count(*) AS DOUBLE) AS lines,
+    CAST(count(*) FILTER (WHERE abs(counted_qty - book_qty) * 100 <= COALESCE(tolerance_pct, 0) * book_qty)
+         AS DOUBLE) AS accurate
+    FROM cycle_count GROUP BY ALL"""
+_PICKS = """SELECT unit_id, prod_day(picked_at) AS day, CAST(count(*) AS DOUBLE) AS lines,
+    CAST(count(*) FILTER (WHERE error_code IS NULL) AS DOUBLE) AS correct FROM pick_task GROUP BY ALL"""
+_RECEIPTS = """SELECT unit_id, prod_day(stocked_at) AS day, CAST(count(*) AS DOUBLE) AS receipts,
+    SUM(epoch(stocked_at) - epoch(docked_at)) / 3600.0 AS hours
+    FROM goods_receipt WHERE stocked_at IS NOT NULL GROUP BY ALL"""
+_CC = ("cycle_count.counted_at", "cycle_count.book_qty", "cycle_count.counted_qty")
+_from("cc_lines", "行", "Cycle-count lines counted", _COUNTS, "lines", _CC)
+_from("cc_lines_accurate", "行", "Cycle-count lines whose counted quantity is within the tolerance of the book "
+      "quantity (|counted − book| ≤ tolerance % × book; exact match without a tolerance)", _COUNTS, "accurate",
+      (*_CC, "cycle_count.tolerance_pct"))
+_from("pick_lines", "行", "Order lines picked", _PICKS, "lines", ("pick_task.picked_at",))
+_from("pick_lines_correct", "行", "Order lines picked without an error (no error_code)", _PICKS, "correct",
+      ("pick_task.picked_at", "pick_task.error_code"))
+_GR = ("goods_receipt.docked_at", "goods_receipt.stocked_at")
+_from("gr_stocked", "行", "Receipt lines put away, by put-away day", _RECEIPTS, "receipts", _GR)
+_from("gr_dock_to_stock_h", "h", "Σ hours from arrival at the dock to put-away of the receipt lines put away",
+      _RECEIPTS, "hours", _GR)
+
+# Complaints received, by received date. A plant's delivery days count 0 complaints from the month of its first
+# complaint record on (its complaint data is loaded), so a month without complaints is a real 0, not 'no data'.
+_from("complaints", "次", "Customer complaints received (rejected as unfounded excluded); 0 on delivery days of "
+      "a plant whose complaints are loaded",
+      """WITH since AS (SELECT unit_id, date_trunc('month', min(received_on)) AS first_day FROM complaint GROUP BY ALL)
+      SELECT unit_id, day, SUM(n) AS n FROM (
+          SELECT unit_id, received_on AS day, 1.0 AS n FROM complaint WHERE status IS DISTINCT FROM 'rejected'
+          UNION ALL
+          SELECT s.unit_id, s.delivered_on, 0.0 FROM sales_order s JOIN since f USING (unit_id)
+          WHERE s.delivered_on >= f.first_day)
+      GROUP BY ALL""", "n", ("complaint.received_on", "complaint.status"))
+
+# Forecast error per plant, product and month: the months a plant has a forecast for, against the quantity
+# delivered in them (sales_order by delivery date: a forecast plans shipments, and a month's deliveries are
+# complete at its end, while its orders are not). Sales without a forecast are all error; a forecast without
+# sales too. Summed per month, the KPI is 1 − Σ|F − A| / Σ A (a ratio of sums, so it rolls up).
+_FORECAST = """WITH f AS (SELECT unit_id, product_id, month_on, SUM(forecast_qty) AS qty FROM demand_forecast GROUP BY ALL),
+    a AS (SELECT unit_id, product_id, CAST(date_trunc('month', delivered_on) AS DATE) AS month_on,
+                 SUM(delivered_qty) AS qty FROM sales_order WHERE delivered_on IS NOT NULL GROUP BY ALL),
+    covered AS (SELECT DISTINCT unit_id, month_on FROM f)
+    SELECT c.unit_id, c.month_on AS day, SUM(COALESCE(a.qty, 0)) AS actual,
+           SUM(abs(COALESCE(f.qty, 0) - COALESCE(a.qty, 0))) AS abs_error
+    FROM covered c
+    JOIN (SELECT unit_id, product_id, month_on FROM f UNION SELECT unit_id, product_id, month_on FROM a) k
+        USING (unit_id, month_on)
+    LEFT JOIN f USING (unit_id, product_id, month_on) LEFT JOIN a USING (unit_id, product_id, month_on)
+    GROUP BY ALL"""
+_FC = ("demand_forecast.forecast_qty", "demand_forecast.month_on", "sales_order.delivered_on",
+       "sales_order.delivered_qty")
+_from("demand_actual_qty", "件", "Quantity delivered (sales_order by delivery month) in the months a forecast covers",
+      _FORECAST, "actual", _FC)
+_from("forecast_abs_error_qty", "件", "Σ |forecast − delivered| per product and month (months with a forecast)",
+      _FORECAST, "abs_error", _FC)
+
+element(Element(
+    "maintenance_cost_cny", "元", "Maintenance cost posted (labour, spare parts, external services)",
+    "SELECT unit_id, posted_on AS day, SUM(amount_cny) AS value FROM maintenance_cost GROUP BY ALL",
+    "equipment", ("maintenance_cost.amount_cny", "maintenance_cost.posted_on"),
+))
+_from("green_kwh", "kWh", "Green electricity: on-site renewable used on site + green contracts + green certificates",
+      "SELECT unit_id, month_on AS day, SUM(quantity_kwh) AS value FROM green_electricity GROUP BY ALL", "value",
+      ("green_electricity.quantity_kwh", "green_electricity.month_on"))
+element(Element(
+    "electricity_kwh", "kWh", "Electricity consumed: Σ readings of the electricity meters (kWh)",
+    "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity) AS value "
+    "FROM energy_reading r JOIN meter m USING (meter_id) WHERE m.medium = 'electricity' GROUP BY ALL",
+    "workshop", ("energy_reading.quantity", "meter.medium"),
+))

@@ -1,10 +1,13 @@
-"""Editable reference data: GB/T 2589-2020 standard-coal coefficients, seeded once, then the user's."""
+"""Editable reference data: GB/T 2589-2020 standard-coal coefficients and CO2 factors, seeded, then the user's."""
 
 from __future__ import annotations
 
 import duckdb
 
 GBT_2589 = "GB/T 2589-2020"
+
+KJ_PER_KGCE = 29_307.6  # 1 kgce: fuel with a low calorific value of 7 000 kcal
+NCV_VARIANT = "calorific_value"  # the row that converts a measured calorific value (kJ) to kgce
 
 # (medium, uom, variant, kgce per unit, source). 'default' applies to every electricity variant choice.
 ENERGY_COEFFICIENTS = [
@@ -15,6 +18,11 @@ ENERGY_COEFFICIENTS = [
     ("water", "t", "default", 0.0857, f"{GBT_2589} Annex B fresh water (check; configurable)"),
     ("diesel", "kg", "default", 1.4571, GBT_2589),
     ("heat", "MJ", "default", 0.03412, GBT_2589),
+    # Natural gas by its measured low calorific value (a meter's or a reading's ncv_kj_m3), which GB/T 2589
+    # prefers to the table value: kgce per kJ = 1 / 29 307.6 (7 000 kcal x 4.1868 kJ/kcal; KPIS.md rounds to
+    # 29 307). Applies to a reading only when it or its meter carries a value; otherwise the row above does.
+    ("natural_gas", "kJ", NCV_VARIANT, 1 / KJ_PER_KGCE,
+     f"{GBT_2589}: measured low calorific value (kJ/m³) ÷ 29 307.6 kJ/kgce"),
 ]
 
 
@@ -37,8 +45,11 @@ CARBON_SERIES = ("national", "regional_southwest", "ets")
 
 
 def seed_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill reference tables only when empty, so a plant's own edits are never overwritten."""
-    if con.execute("SELECT count(*) FROM energy_coefficient").fetchall()[0][0] == 0:
-        con.executemany("INSERT INTO energy_coefficient VALUES (?, ?, ?, ?, ?)", ENERGY_COEFFICIENTS)
+    """Fill reference tables, never overwriting a plant's own edits.
+
+    Energy coefficients are added by key when absent, so a row introduced by a later release (the
+    calorific-value row) reaches a store seeded before it; an edited row keeps its value.
+    """
+    con.executemany("INSERT OR IGNORE INTO energy_coefficient VALUES (?, ?, ?, ?, ?)", ENERGY_COEFFICIENTS)
     if con.execute("SELECT count(*) FROM carbon_factor").fetchall()[0][0] == 0:
         con.executemany("INSERT INTO carbon_factor VALUES (?, ?, ?, ?, ?, ?, ?)", CARBON_FACTORS)

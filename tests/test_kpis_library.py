@@ -247,3 +247,164 @@ def test_a_capability_kpi_needs_a_sample_element():
         from kpis.registry import ELEMENTS
 
         ELEMENTS.pop("plain_count_for_test", None)
+
+
+# --- operations KPIs (tests/fixtures/golden_ops) ----------------------------------------------------------
+# Two plants, January 2025 unless said otherwise:
+#   ENT > P1 > W1 > L1 > E1 and ENT > P2 > W2 > L2 > E2. GQ: L1 280 of A (200 元), L2 324 of B (100 元).
+#   Electricity: ML1 (L1) 10 000 kWh, ML2 (L2) 20 000 kWh, at 0.1229 kgce/kWh.
+#   Natural gas: GW1 (no meter value) 100 m3 with a measured 35 169.12 kJ/m3 (= 1.2 x 29 307.6) and 100 m3
+#     without (default 1.33); GW2 (meter value 36 634.5 = 1.25 x 29 307.6) 200 m3 without a reading value and
+#     100 m3 with a measured 32 238.36 (= 1.1 x 29 307.6), which wins over the meter's.
+#   Cycle counts: P1 100/100 exact, 196/200 within 2 % (|4| x 100 <= 2 x 200), 49/50 without tolerance (off),
+#     5 found where the book says 0 (5 % of 0 is 0: off); P2 80/80, 10/10.
+#   Picks: P1 5 lines, 1 wrong item; P2 3 lines, none wrong.
+#   Receipts: P1 4 h and 20 h (one more still at the dock); P2 2 h.
+#   Sales lines delivered: P1 4, P2 2 (and one in Nov 2024). Complaints: P1 3 received, 1 rejected as unfounded;
+#     P2 one in Dec 2024 (so its complaint data starts in December) and none in January.
+#   Forecast (January, vs delivered in January): P1 A 250 vs 100 + 200, B 200 vs 45 + 80 (the open line is not
+#     sales yet; SO4, ordered in December, ships in January); P2 A 100 vs nothing, B 60 vs 40 + 40.
+#   Maintenance cost: P1 3000 + 2600 + 1000 - 600 (a returned part) = 6000 元; P2 1620 元.
+#   Green electricity: P1 1500 kWh PV + 1 certificate (1000 kWh); P2 3000 kWh green contract.
+OPS = Path(__file__).parent / "fixtures" / "golden_ops"
+KGCE_W1 = 10000 * 0.1229 + 100 * 1.2 + 100 * 1.33  # 1229 + 120 + 133 = 1482
+KGCE_W2 = 20000 * 0.1229 + 200 * 1.25 + 100 * 1.1  # 2458 + 250 + 110 = 2818
+
+
+def _ops_copy(folder: Path) -> Path:
+    shutil.copytree(OPS, folder, ignore=shutil.ignore_patterns("var"))
+    return folder / "cockpit.toml"
+
+
+@pytest.fixture(scope="module")
+def ops(tmp_path_factory):
+    writer = _writer(_ops_copy(tmp_path_factory.mktemp("ops") / "golden_ops"))
+    results = writer.load()
+    writer.compute()
+    yield writer, results
+    writer.close()
+
+
+def test_every_operations_stream_loads_without_rejects(ops):
+    for r in ops[1]:
+        assert r.status == "ok" and r.rows_quarantined == 0, (r.connector, r.error)
+    loaded = {r.stream for r in ops[1] if r.rows_loaded}
+    assert {"cycle_count", "pick_task", "goods_receipt", "complaint", "demand_forecast", "maintenance_cost",
+            "green_electricity"} <= loaded
+
+
+@pytest.mark.parametrize("kpi_id, unit, expected, arithmetic", [
+    ("inventory_record_accuracy", "P1", 50.0, "2 of 4 lines: exact, and 4 off 200 within 2 %; 1 off 50 and 5 off 0 not"),
+    ("inventory_record_accuracy", "P2", 100.0, "2 of 2"),
+    ("inventory_record_accuracy", "ENT", 100 * 4 / 6, "(2 + 2) / (4 + 2) = 66.667 %; the mean of plants (75 %) is wrong"),
+    ("picking_accuracy", "P1", 80.0, "4 of 5 lines without an error"),
+    ("picking_accuracy", "ENT", 100 * 7 / 8, "(4 + 3) / (5 + 3) = 87.5 %; mean of 80 and 100 is wrong"),
+    ("dock_to_stock_time", "P1", 12.0, "(4 + 20) h / 2 lines put away; the line still at the dock waits"),
+    ("dock_to_stock_time", "ENT", 26 / 3, "(24 + 2) h / 3 = 8.667 h; the mean of 12 and 2 (7 h) is wrong"),
+    ("complaint_rate", "P1", 50.0, "2 complaints (the rejected one left out) / 4 lines delivered x 100"),
+    ("complaint_rate", "P2", 0.0, "no complaint in January, complaint data since December: a real 0 %"),
+    ("complaint_rate", "ENT", 100 * 2 / 6, "(2 + 0) / (4 + 2) x 100 = 33.333 %"),
+    ("forecast_accuracy", "P1", 100 * (1 - 125 / 425), "1 - (|250 - 300| + |200 - 125|) / (300 + 125) = 70.588 %"),
+    ("forecast_accuracy", "P2", 100 * (1 - 120 / 80), "1 - (|100 - 0| + |60 - 80|) / 80 = -50 %: errors exceed sales"),
+    ("forecast_accuracy", "ENT", 100 * (1 - 245 / 505), "1 - (125 + 120) / (425 + 80) = 51.485 %; plant mean 10.3 % wrong"),
+    ("maintenance_cost_share", "P1", 100 * 6000 / 56000, "6000 / 56 000 元 = 10.714 %"),
+    ("maintenance_cost_share", "ENT", 100 * 7620 / 88400, "(6000 + 1620) / (56 000 + 32 400) = 8.620 %"),
+    ("green_power_share", "P1", 25.0, "(1500 + 1000) / 10 000 kWh"),
+    ("green_power_share", "P2", 15.0, "3000 / 20 000 kWh"),
+    ("green_power_share", "ENT", 100 * 5500 / 30000, "5500 / 30 000 = 18.333 %; the mean of plants (20 %) is wrong"),
+    # natural gas by calorific value: reading's value, else the meter's, else 1.33 kgce/m3
+    ("energy_tce", "W1", KGCE_W1 / 1000, "(1229 + 100 x 1.2 + 100 x 1.33) / 1000 = 1.482 tce"),
+    ("energy_tce", "W2", KGCE_W2 / 1000, "(2458 + 200 x 1.25 (meter) + 100 x 1.1 (reading wins)) / 1000 = 2.818 tce"),
+    ("energy_per_unit", "W1", KGCE_W1 / 280, "1482 kgce / 280 = 5.2929 kgce/件"),
+    ("energy_per_unit", "ENT", (KGCE_W1 + KGCE_W2) / 604, "(1482 + 2818) / (280 + 324) = 7.1192 kgce/件"),
+    ("energy_per_output_value", "P2", KGCE_W2 / 1000 / 3.24, "2.818 tce / 3.24 万元 = 0.86975 tce/万元"),
+])
+def test_operations_value(ops, kpi_id, unit, expected, arithmetic):
+    value, _num, _den, status = kpi(ops[0].con, kpi_id, unit)
+    assert status == "ok", arithmetic
+    assert value == pytest.approx(expected, **APPROX), arithmetic
+
+
+@pytest.mark.parametrize("kpi_id, unit, period, status, why", [
+    ("complaint_rate", "P2", "2024-11-01", "no_data", "a delivery before P2's complaint data starts: unknown, not 0 %"),
+    ("forecast_accuracy", "P2", "2024-11-01", None, "P2 delivered in November but has no forecast for it: no snapshot"),
+    ("inventory_record_accuracy", "W1", "2025-01-01", None, "warehouses belong to plants: not below plant level"),
+    ("green_power_share", "W1", "2025-01-01", None, "certificates are bought per plant: not below plant level"),
+])
+def test_operations_statuses(ops, kpi_id, unit, period, status, why):
+    row = kpi(ops[0].con, kpi_id, unit, "month", period)
+    assert (row[3] if row else None) == status, why
+    if row:
+        assert row[0] is None, why
+
+
+def test_energy_variant_is_still_recorded_with_calorific_values(ops):
+    variants = ops[0].con.execute("SELECT DISTINCT kpi_id, variant FROM kpi_value WHERE kpi_id IN "
+                                  "('energy_tce', 'energy_per_unit', 'energy_per_output_value')").fetchall()
+    assert sorted(variants) == [(k, "electricity=equivalent") for k in
+                                ("energy_per_output_value", "energy_per_unit", "energy_tce")]
+    engine.compute(ops[0].con, energy_variant="equal_value")
+    try:
+        assert kpi(ops[0].con, "energy_tce", "W1")[0] == pytest.approx((10000 * 0.3007 + 120 + 133) / 1000, **APPROX)
+        assert ops[0].con.execute("SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_tce'").fetchall() == [
+            ("electricity=equal_value",)]
+    finally:
+        engine.compute(ops[0].con)
+
+
+def test_calorific_value_row_reaches_an_existing_store_and_edits_stay(ops):
+    from kpis.reference import NCV_VARIANT, seed_reference_tables
+
+    con = ops[0].con
+    con.execute("UPDATE energy_coefficient SET kgce_per_unit = 1.2143 WHERE medium = 'natural_gas' AND variant = 'default'")
+    con.execute("DELETE FROM energy_coefficient WHERE variant = ?", [NCV_VARIANT])  # a store seeded before the row
+    try:
+        seed_reference_tables(con)
+        rows = dict(con.execute("SELECT variant, kgce_per_unit FROM energy_coefficient WHERE medium = 'natural_gas'")
+                    .fetchall())
+        assert rows == {"default": 1.2143, NCV_VARIANT: pytest.approx(1 / 29307.6, rel=1e-12)}
+    finally:
+        con.execute("UPDATE energy_coefficient SET kgce_per_unit = 1.33 WHERE medium = 'natural_gas' "
+                    "AND variant = 'default'")
+
+
+def test_bad_calorific_values_and_operations_rows_are_quarantined(tmp_path):
+    toml = _ops_copy(tmp_path / "golden_ops")
+    folder = toml.parent
+    text = toml.read_text(encoding="utf-8")
+    for stream in ("meter", "energy_reading", "goods_receipt", "complaint"):
+        text = text.replace(f'path = "{stream}.csv"', f'path = "{stream}.csv"\nmax_reject_share = 0.9')
+    toml.write_text(text, encoding="utf-8")
+    with open(folder / "meter.csv", "a") as f:
+        f.write("ML9,L1,electricity,kWh,错配热值电表,35000\n")
+    with open(folder / "energy_reading.csv", "a") as f:
+        f.write("GW1,2025-01-08 08:00:00,86400,100,35.2\n")  # MJ/m3 given as kJ/m3
+    with open(folder / "goods_receipt.csv", "a") as f:
+        f.write("G9,WH1,P1,PO9,1,I1,2025-01-09 10:00:00,2025-01-09 09:00:00,10\n")
+    with open(folder / "complaint.csv", "a") as f:
+        f.write("K9,W1,C1,A,SO1,1,2025-01-21,quality,closed,1\n")
+    writer = _writer(toml)
+    try:
+        writer.load()
+        reasons = dict(writer.con.execute("SELECT stream, reason FROM quarantine").fetchall())
+        assert "ncv_kj_m3 is for natural gas meters only" in reasons["meter"]
+        assert "ncv_kj_m3 outside 20 000-50 000 kJ/m³" in reasons["energy_reading"]
+        assert "stocked_at is before docked_at" in reasons["goods_receipt"]
+        assert "unit_id must be a plant" in reasons["complaint"]
+    finally:
+        writer.close()
+
+
+def test_scenarios_of_the_operations_kpis_are_computed_or_say_what_is_missing():
+    status = {k: "ok" for k in all_kpis()}
+    tables = {"cycle_count", "pick_task", "goods_receipt", "complaint", "sales_order", "demand_forecast",
+              "maintenance_cost", "output_value", "green_electricity", "energy_reading", "meter",
+              "equipment_state", "maintenance_event"}
+    by_id = {e["id"]: e for e in scenarios(status, tables)}
+    for entry in ("CQ-5.3.5", "MIIT-16", "CQ-5.4.1", "CQ-5.4.2", "MIIT-41", "MIIT-26", "MIIT-25"):
+        assert by_id[entry]["status"] == "computed", entry
+    without = {e["id"]: e for e in scenarios({k: v for k, v in status.items() if k != "picking_accuracy"},
+                                             tables - {"pick_task"})}
+    picking = without["CQ-5.3.5"]["indicators"][1]
+    assert without["CQ-5.3.5"]["status"] == "partial"
+    assert picking["status"] == "needs" and "WMS pick_task(error_code, picked_at)" in picking["needs"]

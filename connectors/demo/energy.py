@@ -1,5 +1,7 @@
 """EMS readings: 15-minute electricity per line and per workshop auxiliary meter, daily gas, water and steam.
 
+Gas meters with a contract calorific value (meter.csv) carry the measured daily value from go-live on.
+
 A line meter follows its line's state (running, stopped, planned stop, standby outside shifts); an
 auxiliary meter (HVAC, lighting, compressed air) follows the shift plan, the season (Chongqing's hot
 July-August, cool December-February) and the hour of day; daily media follow the workshop's
@@ -12,10 +14,11 @@ import numpy as np
 
 from connectors.demo import params as P
 from connectors.demo.calendar import EPOCH_ORDINAL, day_start_s, ramp, shift_plan
-from connectors.demo.master import rng, unit_factor
+from connectors.demo.master import hashed_uniform, normal_from, rng, unit_factor
 from connectors.demo.rows import Rows, empty
 
 TAG_METER = 3
+TAG_NCV = 41
 QUARTER = 900
 
 
@@ -81,16 +84,27 @@ def _daily_meter(plant, meter_id: str, medium: str, lines: list[int], days: np.n
     return q * (1 + P.DAILY_SD * _noise(plant.seed, meter_id, days, 1)[:, 0])
 
 
+def _measured_ncv(plant, meter_id: str, contract_kj_m3: float, days: np.ndarray) -> np.ndarray:
+    """Daily low calorific value from the gas chromatograph the EMS reads from go-live on, around the meter's
+    contract value; before go-live (and on meters without a contract value) readings carry none."""
+    if np.isnan(contract_kj_m3):
+        return np.full(len(days), np.nan)
+    u = hashed_uniform(plant.seed, TAG_NCV, meter_id, days, 2)
+    value = np.round(contract_kj_m3 * (1 + P.NCV_SD * normal_from(u[:, 0], u[:, 1])), 0)
+    return np.where(days >= plant.go_live.toordinal(), value, np.nan)
+
+
 def energy_reading(plant, first_day: int, last_day: int) -> Rows:
     """Readings of every meter over production days first_day..last_day."""
     master = plant.master
     days = np.arange(first_day, last_day + 1, dtype=np.int64)
     line_of = {x.unit_id: i for i, x in enumerate(master.lines)}
     starts = day_start_s(days)
-    cols: dict[str, list[np.ndarray]] = {"meter_id": [], "start_at": [], "interval_s": [], "quantity": []}
+    cols: dict[str, list[np.ndarray]] = {"meter_id": [], "start_at": [], "interval_s": [], "quantity": [],
+                                         "ncv_kj_m3": []}
     ties = []
-    for m, (meter_id, unit_id, medium) in enumerate(
-            master.meter[["meter_id", "unit_id", "medium"]].itertuples(index=False)):
+    for m, (meter_id, unit_id, medium, ncv) in enumerate(
+            master.meter[["meter_id", "unit_id", "medium", "ncv_kj_m3"]].itertuples(index=False)):
         lines = _lines_under(master, unit_id)
         if not lines:
             continue
@@ -109,6 +123,8 @@ def energy_reading(plant, first_day: int, last_day: int) -> Rows:
         cols["start_at"].append(t)
         cols["interval_s"].append(np.full(len(t), step, dtype=np.int64))
         cols["quantity"].append(np.maximum(q, 0.0))
+        daily = step == 86_400
+        cols["ncv_kj_m3"].append(_measured_ncv(plant, meter_id, ncv, days) if daily else np.full(len(t), np.nan))
         ties.append(np.full(len(t), m, dtype=np.int64))
     if not ties:
         return empty("energy_reading")

@@ -1,10 +1,10 @@
-"""Write the demo plant's history as a factory would export it: gzip CSVs per system (mes, qms, erp, wms, ems).
+"""Write the demo plant's history as a factory would export it: gzip CSVs per system (mes, qms, erp, wms, ems, crm).
 
     python -m connectors.demo.export [--out sample_data/exports] [--from 2024-01-01 --to 2026-01-01]
                                      [--go-live 2025-01-01] [--seed 42] [--master sample_data/master]
 
 MES and QMS files have Chinese headers (the quality files are GBK, as older MES servers write them);
-ERP and EMS use English headers, WMS Chinese ones. A file holds the rows completed in its period, so
+ERP, EMS and CRM use English headers, WMS Chinese ones. A file holds the rows completed in its period, so
 monthly files never overlap. Output is byte-reproducible (gzip mtime 0, no file name inside).
 """
 
@@ -108,8 +108,34 @@ SPECS = (
         "meter_id": "meter_no", "start_at": "ts_start", "quantity": "kwh"},
         keep=lambda f: f["interval_s"] == 900, constants={"interval_s": 900}),
     FileSpec("ems", "daily_media", "energy_reading", {
-        "meter_id": "meter_no", "start_at": "day_start", "quantity": "reading"},
+        "meter_id": "meter_no", "start_at": "day_start", "quantity": "reading", "ncv_kj_m3": "ncv_kj_m3"},
         monthly=False, keep=lambda f: f["interval_s"] == 86_400, constants={"interval_s": 86_400}),
+    # operations: WMS counts, picks and receipts; CRM complaints; ERP forecast and maintenance cost; EMS green ledger
+    FileSpec("wms", "cycle_count", "cycle_count", {
+        "count_id": "盘点单号", "warehouse_id": "仓库", "unit_id": "工厂", "item_id": "物料编码", "location_id": "库位",
+        "counted_at": "盘点时间", "book_qty": "账面数量", "counted_qty": "实盘数量", "tolerance_pct": "允差百分比"},
+        monthly=False, integers=("book_qty", "counted_qty")),
+    FileSpec("wms", "picking", "pick_task", {
+        "task_id": "拣货任务号", "warehouse_id": "仓库", "unit_id": "工厂", "order_id": "订单号", "line_no": "订单行",
+        "item_id": "物料编码", "picked_at": "拣货时间", "requested_qty": "需求数量", "picked_qty": "拣货数量",
+        "error_code": "差错类型"}, monthly=False, integers=("requested_qty", "picked_qty")),
+    FileSpec("wms", "receipts", "goods_receipt", {
+        "receipt_id": "收货单号", "warehouse_id": "仓库", "unit_id": "工厂", "order_id": "采购订单", "line_no": "采购行",
+        "item_id": "物料编码", "docked_at": "到货时间", "stocked_at": "上架时间", "quantity": "收货数量"},
+        monthly=False, integers=("quantity",)),
+    FileSpec("crm", "complaints", "complaint", {
+        "complaint_id": "case_no", "unit_id": "plant", "customer_id": "account", "product_id": "product",
+        "order_id": "sales_order", "line_no": "order_item", "received_on": "opened_date", "category": "case_type",
+        "status": "status", "affected_qty": "affected_qty"}, monthly=False),
+    FileSpec("erp", "demand_forecast", "demand_forecast", {
+        "unit_id": "plant", "product_id": "material", "month_on": "period", "forecast_qty": "forecast_qty",
+        "frozen_on": "frozen_date"}, monthly=False, integers=("forecast_qty",)),
+    FileSpec("erp", "maintenance_cost", "maintenance_cost", {
+        "posting_id": "document_no", "unit_id": "equipment", "event_id": "work_order", "category": "cost_element_group",
+        "posted_on": "posting_date", "amount_cny": "amount_cny"}, monthly=False),
+    FileSpec("ems", "green_electricity", "green_electricity", {
+        "record_id": "entry_no", "unit_id": "plant", "month_on": "period", "source": "source",
+        "quantity_kwh": "kwh", "reference": "reference"}, monthly=False, integers=("quantity_kwh",)),
 )
 
 

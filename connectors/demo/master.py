@@ -66,9 +66,12 @@ def typed(frame: pd.DataFrame, stream: str) -> pd.DataFrame:
     """Cast a frame to the canonical column types of `stream`, columns in canonical order."""
     out = {}
     for col in STREAMS[stream].columns:
-        s = frame[col.name]
+        if col.name not in frame and not col.required:  # an optional column the file leaves out
+            s = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+        else:
+            s = frame[col.name]
         if col.type == "DOUBLE":
-            out[col.name] = pd.to_numeric(s).astype("float64")
+            out[col.name] = pd.to_numeric(s.replace("", None)).astype("float64")
         elif col.type == "INTEGER":
             out[col.name] = pd.to_numeric(s).astype("int64")
         else:

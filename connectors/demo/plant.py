@@ -14,7 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.demo import business, energy, maintenance, materials, mes, orders, qms, warehouse
+from connectors.demo import (
+    business,
+    customers,
+    energy,
+    logistics,
+    maintenance,
+    materials,
+    mes,
+    orders,
+    qms,
+    upkeep,
+    warehouse,
+)
+from connectors.demo import params as P
 from connectors.demo.calendar import days_between, month_index, production_day, to_seconds
 from connectors.demo.master import MASTER_STREAMS, load_master
 from connectors.demo.production import LineBlock, simulate
@@ -31,11 +44,15 @@ def _naive(ts) -> datetime:
     return ts.to_pydatetime().replace(microsecond=0)
 
 
+# WMS counts, picks and receipts, CRM complaints, ERP forecast and maintenance cost, EMS green electricity ledger
+OPERATIONS = (*logistics.STREAMS, *customers.STREAMS, "maintenance_cost", "green_electricity")
+
+
 class DemoPlant:
     """A deterministic demo plant: a pure function of (seed, unit, time), read from master CSVs."""
 
     STREAMS = (*MASTER_STREAMS, *mes.STREAMS, "maintenance_event", *qms.STREAMS, "energy_reading", *business.STREAMS,
-               *orders.STREAMS, *warehouse.STREAMS, *materials.STREAMS)
+               *orders.STREAMS, *warehouse.STREAMS, *materials.STREAMS, *OPERATIONS)
 
     def __init__(self, master_dir: Path | str, seed: int = 42, go_live: date | str = date(2025, 1, 1)):
         self.master = load_master(Path(master_dir))
@@ -72,12 +89,31 @@ class DemoPlant:
             # a month is complete on the first day of the next one
             months = np.arange(month_index(np.array([first]))[0] - 1, month_index(np.array([last + 1]))[0] + 1)
             return business.STREAMS[stream](self, months)
+        if stream in OPERATIONS:
+            return self._operations(stream, start, end, first, last)
         if stream in orders.STREAMS:
             # a line completes up to LOOKBACK_DAYS after its order day
             days = days_between(start.date() - timedelta(days=orders.LOOKBACK_DAYS), end.date())
             return orders.STREAMS[stream](self, days)
         days = days_between(start.date() - timedelta(days=1), end.date())
         return warehouse.STREAMS[stream](self, days)
+
+    def _operations(self, stream: str, start: datetime, end: datetime, first: int, last: int) -> Rows:
+        """Candidate rows of an operations stream, each with the look-back its source rows need."""
+        if stream == "cycle_count":
+            return logistics.cycle_count(self, days_between(start.date() - timedelta(days=1), end.date()))
+        if stream == "maintenance_cost":  # posted on the day a work order ends
+            return upkeep.maintenance_cost(self, maintenance.maintenance_event(self, first - 2, last))
+        if stream == "green_electricity":  # a month is complete on the first day of the next one
+            months = np.arange(month_index(np.array([first]))[0] - 1, month_index(np.array([last + 1]))[0] + 1)
+            return upkeep.green_electricity(self, months)
+        if stream == "demand_forecast":  # frozen in the month before the one it forecasts
+            return customers.demand_forecast(self, customers.forecast_months(first, last + 1))
+        # picks come a day or two before delivery, put-away up to a week after receipt, complaints a month after
+        back = {"pick_task": 0, "goods_receipt": 10, "complaint": P.COMPLAINT_DELAY_DAYS[1] + 1}[stream]
+        days = days_between(start.date() - timedelta(days=orders.LOOKBACK_DAYS + back), end.date() + timedelta(days=2))
+        build = logistics.STREAMS.get(stream) or customers.STREAMS[stream]
+        return build(self, days)
 
     def line_blocks(self, first_day: int, last_day: int, line_ids: set[str] | None = None) -> mes.Blocks:
         """Simulated lines over whole months covering production days first_day..last_day."""

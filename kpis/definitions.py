@@ -88,7 +88,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "energy_tce", "综合能耗", "Comprehensive energy consumption", "tce", "lower", "sum", "workshop",
-    "GB/T 2589-2020 §4 综合能耗",
+    "GB/T 2589-2020 §4 综合能耗; ISO 22400-2:2014 (KPI 23, comprehensive energy consumption)",
     "Σ metered quantity × standard-coal coefficient / 1000",
     "Total, not an intensity: shown as a trend, never compared across periods of unequal length.",
     numerator={"energy_kgce": 1e-3}, scenarios=("CQ-5.6.1", "MIIT-31"), decimals=1,

@@ -49,3 +49,11 @@ def test_generated_schema_docs_are_current():
     from connectors.schema import markdown
 
     assert (DOCS / "schema.md").read_text(encoding="utf-8") == markdown() + "\n", "run `cockpit docs`"
+
+
+def test_all_34_kpis_of_iso_22400_2_are_in_the_registry():
+    import re
+
+    cited = {int(n) for k in all_kpis().values() if "22400" in k.standard
+             for n in re.findall(r"\(KPI (\d+)", k.standard)}
+    assert cited == set(range(1, 35)), sorted(set(range(1, 35)) - cited)

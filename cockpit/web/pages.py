@@ -34,8 +34,8 @@ def definitions_page(lang: str) -> html.Div:
             html.Td(t("lower_better" if k.direction == "lower" else "higher_better", lang)),
             html.Td(t(f"level_{k.lowest_level}", lang)), html.Td(k.standard), html.Td(", ".join(k.scenarios)),
         ]))
-    head = ["id", t("definitions", lang), t("formula", lang), t("unit", lang), t("direction", lang),
-            t("lowest_level", lang), t("standard", lang), "scenarios"]
+    head = [t("kpi_id", lang), t("kpi_name", lang), t("formula", lang), t("unit", lang), t("direction", lang),
+            t("lowest_level", lang), t("standard", lang), t("scenarios_column", lang)]
     return html.Div(className="page-table", children=[
         html.H2(t("definitions", lang)),
         html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)]),

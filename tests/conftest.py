@@ -36,6 +36,26 @@ def golden_loaded(tmp_path_factory):
     writer.close()
 
 
+@pytest.fixture(scope="module")
+def master_file(tmp_path_factory) -> Path:
+    """A store file holding the golden plant's master data (units L1/L2, products A/B, meters), built once."""
+    import duckdb
+
+    from connectors.base import ConnectorSpec
+    from connectors.loader import run_connector
+    from connectors.schema import create_all
+
+    path = tmp_path_factory.mktemp("master") / "store.duckdb"
+    con = duckdb.connect(str(path))
+    create_all(con)
+    for name in ("org_unit", "product", "meter"):
+        spec = ConnectorSpec(name=name, system="master", kind="csv", stream=name, options={"path": f"{name}.csv"},
+                             base_dir=GOLDEN)
+        assert run_connector(con, spec, NOW).status == "ok"
+    con.close()
+    return path
+
+
 @pytest.fixture
 def golden_writer(golden_dir: Path):
     settings = config.load(golden_dir / "cockpit.toml", environ={})

@@ -14,8 +14,7 @@ import pytest
 from cockpit import config
 from connectors.base import ConnectorSpec
 from connectors.loader import run_connector
-from connectors.schema import create_all
-from tests.conftest import GOLDEN, NOW
+from tests.conftest import NOW
 
 PR = "record_id,unit_id,product_id,order_id,start_at,end_at,produced_qty,good_qty,scrap_qty,rework_qty"
 ROW = "R{i},L1,A,O,2025-01-07 09:00:00,2025-01-07 10:00:00,10,10,0,0"
@@ -25,20 +24,6 @@ def _spec(path: Path, stream: str = "production_record", **kw) -> ConnectorSpec:
     options = {"path": str(path), **kw.pop("options", {})}
     return ConnectorSpec(name="t", system="mes", kind="csv", stream=stream, options=options,
                          max_reject_share=kw.pop("max_reject_share", 1.0), **kw)
-
-
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory) -> Path:
-    """A store file holding the golden plant's master data (units L1/L2, products A/B, meters), built once."""
-    path = tmp_path_factory.mktemp("master") / "store.duckdb"
-    con = duckdb.connect(str(path))
-    create_all(con)
-    for name in ("org_unit", "product", "meter"):
-        spec = ConnectorSpec(name=name, system="master", kind="csv", stream=name, options={"path": f"{name}.csv"},
-                             base_dir=GOLDEN)
-        assert run_connector(con, spec, NOW).status == "ok"
-    con.close()
-    return path
 
 
 @pytest.fixture

@@ -20,27 +20,14 @@ import pytest
 from connectors import encoding
 from connectors.base import ConnectorSpec
 from connectors.loader import run_connector
-from connectors.schema import STREAMS, create_all
-from tests.conftest import GOLDEN, NOW
+from connectors.schema import STREAMS
+from tests.conftest import NOW
 
 PR = "record_id,unit_id,product_id,order_id,start_at,end_at,produced_qty,good_qty,scrap_qty,rework_qty"
 
 
 def row(i: int, day: int = 7, good: int = 10, hour: int = 9) -> str:
     return f"R{i},L1,A,O,2025-01-{day:02d} {hour:02d}:00:00,2025-01-{day:02d} {hour + 1:02d}:00:00,{good},{good},0,0"
-
-
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("fast_master") / "store.duckdb"
-    con = duckdb.connect(str(path))
-    create_all(con)
-    for name in ("org_unit", "product", "meter"):
-        spec = ConnectorSpec(name=name, system="master", kind="csv", stream=name, options={"path": f"{name}.csv"},
-                             base_dir=GOLDEN)
-        assert run_connector(con, spec, NOW).status == "ok"
-    con.close()
-    return path
 
 
 def _keyed(con, name: str) -> bool:

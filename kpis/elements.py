@@ -9,11 +9,31 @@ from __future__ import annotations
 
 from kpis.registry import Element, element
 
+# Daily sums that several elements read: the engine materialises each once per compute, before the
+# elements (and as a view otherwise), so a big fact table is scanned once, not once per element.
+# `getvariable('kpi_first')` is the first day an incremental compute recomputes (NULL when full).
+SHARED: dict[str, str] = {}
+
+
+def _shared(name: str, sql: str) -> str:
+    SHARED[name] = sql
+    return name
+
+
+_shared("state_day", "SELECT unit_id, prod_day(start_at) AS day, state, SUM(epoch(end_at) - epoch(start_at)) AS seconds "
+        "FROM equipment_state WHERE start_at >= COALESCE(CAST(getvariable('kpi_first') AS TIMESTAMP), '-infinity') "
+        "GROUP BY ALL")
+_shared("meter_day", "SELECT meter_id, prod_day(start_at) AS day, SUM(quantity) AS quantity FROM energy_reading "
+        "GROUP BY ALL")
+_shared("production_day", "SELECT unit_id, prod_day(start_at) AS day, product_id, SUM(produced_qty) AS produced_qty, "
+        "SUM(good_qty) AS good_qty, SUM(scrap_qty) AS scrap_qty, SUM(rework_qty) AS rework_qty "
+        "FROM production_record GROUP BY ALL")
+
 
 def _production(name: str, expr: str, unit: str, description: str) -> Element:
     return element(Element(
         name, unit, description,
-        f"SELECT unit_id, prod_day(start_at) AS day, SUM({expr}) AS value FROM production_record GROUP BY ALL",
+        f"SELECT unit_id, day, SUM({expr}) AS value FROM production_day GROUP BY ALL",
         "line", (f"production_record.{expr}", "production_record.start_at"),
     ))
 
@@ -22,8 +42,7 @@ def _state(name: str, states: tuple[str, ...], description: str) -> Element:
     listed = ", ".join(f"'{s}'" for s in states)
     return element(Element(
         name, "s", description,
-        "SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value "
-        f"FROM equipment_state WHERE state IN ({listed}) GROUP BY ALL",
+        f"SELECT unit_id, day, SUM(seconds) AS value FROM state_day WHERE state IN ({listed}) GROUP BY ALL",
         "line", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"),
     ))
 
@@ -35,14 +54,14 @@ _production("rework_qty", "rework_qty", "件", "RQ rework quantity")
 
 element(Element(
     "pru_pq_s", "s", "PRU × PQ: ideal cycle time times produced quantity (ISO 22400 effectiveness numerator)",
-    "SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(p.ideal_cycle_s * r.produced_qty) AS value "
-    "FROM production_record r JOIN product p USING (product_id) GROUP BY ALL",
+    "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.produced_qty) AS value "
+    "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
     "line", ("production_record.produced_qty", "product.ideal_cycle_s"),
 ))
 element(Element(
     "std_h", "h", "Standard hours earned: Σ ideal cycle time × good quantity / 3600",
-    "SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(p.ideal_cycle_s * r.good_qty) / 3600.0 AS value "
-    "FROM production_record r JOIN product p USING (product_id) GROUP BY ALL",
+    "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.good_qty) / 3600.0 AS value "
+    "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
     "line", ("production_record.good_qty", "product.ideal_cycle_s"),
 ))
 
@@ -71,8 +90,8 @@ element(Element(
     "energy_kgce", "kgce",
     "Comprehensive energy: Σ metered quantity × GB/T 2589-2020 coefficient of its medium "
     "(electricity at the configured variant, 当量值 by default)",
-    "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity * c.kgce_per_unit) AS value "
-    "FROM energy_reading r JOIN meter m USING (meter_id) "
+    "SELECT m.unit_id, r.day, SUM(r.quantity * c.kgce_per_unit) AS value "
+    "FROM meter_day r JOIN meter m USING (meter_id) "
     "JOIN energy_coefficient c ON c.medium = m.medium "
     "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) GROUP BY ALL",
     "workshop", ("energy_reading.quantity", "meter.medium"),
@@ -99,36 +118,48 @@ element(Element(
 # else its line's: on a flow line every station runs while the line runs. Above equipment level the
 # reliability KPIs are pooled (Σ operating time of the equipment / Σ their failures, the fleet MTBF),
 # not the time between stops of the line.
-_EQUIPMENT = """equipment AS (
-    SELECT e.unit_id, e.parent_id, CASE WHEN o.unit_id IS NULL THEN e.parent_id ELSE e.unit_id END AS state_unit
+_shared("equipment_state_unit", """SELECT e.unit_id, e.parent_id,
+        CASE WHEN o.unit_id IS NULL THEN e.parent_id ELSE e.unit_id END AS state_unit
     FROM org_unit e LEFT JOIN (SELECT DISTINCT unit_id FROM equipment_state) o ON o.unit_id = e.unit_id
-    WHERE e.level = 'equipment')"""
-_OPERATING = f"""WITH {_EQUIPMENT},
-running AS (
-    SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value
-    FROM equipment_state WHERE state = 'running' GROUP BY ALL),
-operating AS (SELECT q.unit_id, q.parent_id, r.day, r.value FROM equipment q JOIN running r ON r.unit_id = q.state_unit)"""
+    WHERE e.level = 'equipment'""")
+_OPERATING = """WITH operating AS (
+    SELECT q.unit_id, q.parent_id, r.day, SUM(r.seconds) AS value
+    FROM equipment_state_unit q JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running' GROUP BY ALL)"""
 _FAILURES = "SELECT * FROM maintenance_event WHERE kind = 'corrective' AND start_at IS NOT NULL"
 # Time to failure of each failure: operating time since the previous restoration of the same equipment
 # (since its first state record for its first failure), read off a running-seconds clock by ASOF joins.
-_TTF = f"""WITH {_EQUIPMENT},
-clock AS (
-    SELECT unit_id, start_at, end_at, epoch(end_at) - epoch(start_at) AS length_s,
-           SUM(epoch(end_at) - epoch(start_at)) OVER (PARTITION BY unit_id ORDER BY start_at
-               ROWS UNBOUNDED PRECEDING) - (epoch(end_at) - epoch(start_at)) AS before_s
-    FROM equipment_state WHERE state = 'running'),
-failure AS (
+# Only units with failures get a clock. Times to failure are differences on it, so a clock started
+# later adds the same constant to both ends: an incremental compute starts each unit's clock at the
+# running interval at or before its earliest wanted failure or previous restoration, and reads the
+# whole history only for a unit with a wanted first failure.
+_shared("failure_ttf", f"""WITH failure AS (
     SELECT f.unit_id, q.state_unit, f.start_at,
            lag(f.end_at) OVER (PARTITION BY f.unit_id ORDER BY f.start_at) AS previous_end
-    FROM ({_FAILURES}) f JOIN equipment q USING (unit_id)),
+    FROM ({_FAILURES}) f JOIN equipment_state_unit q USING (unit_id)),
+wanted AS (
+    SELECT * FROM failure
+    WHERE getvariable('kpi_first') IS NULL OR prod_day(start_at) >= getvariable('kpi_first')),
+bound AS (
+    SELECT state_unit, least(min(previous_end), min(start_at)) AS bound_at FROM wanted
+    GROUP BY ALL HAVING count(*) = count(previous_end)),
+clock_from AS (
+    SELECT b.state_unit, max(s.start_at) AS from_at
+    FROM bound b JOIN equipment_state s ON s.unit_id = b.state_unit AND s.state = 'running' AND s.start_at <= b.bound_at
+    GROUP BY ALL),
+clock AS (
+    SELECT s.unit_id, s.start_at, s.end_at, epoch(s.end_at) - epoch(s.start_at) AS length_s,
+           SUM(epoch(s.end_at) - epoch(s.start_at)) OVER (PARTITION BY s.unit_id ORDER BY s.start_at
+               ROWS UNBOUNDED PRECEDING) - (epoch(s.end_at) - epoch(s.start_at)) AS before_s
+    FROM equipment_state s LEFT JOIN clock_from b ON b.state_unit = s.unit_id
+    WHERE s.state = 'running' AND s.unit_id IN (SELECT state_unit FROM wanted)
+      AND (b.from_at IS NULL OR s.start_at >= b.from_at)),
 at_failure AS (
     SELECT f.*, c.before_s + least(greatest(epoch(f.start_at) - epoch(c.start_at), 0), c.length_s) AS up_s
-    FROM failure f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at),
-ttf AS (
-    SELECT a.unit_id, prod_day(a.start_at) AS day,
-           a.up_s - COALESCE(c.before_s + least(greatest(epoch(a.previous_end) - epoch(c.start_at), 0), c.length_s),
-                             0) AS ttf_s
-    FROM at_failure a ASOF LEFT JOIN clock c ON c.unit_id = a.state_unit AND a.previous_end >= c.start_at)"""
+    FROM wanted f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at)
+SELECT a.unit_id, prod_day(a.start_at) AS day,
+       a.up_s - COALESCE(c.before_s + least(greatest(epoch(a.previous_end) - epoch(c.start_at), 0), c.length_s),
+                         0) AS ttf_s
+FROM at_failure a ASOF LEFT JOIN clock c ON c.unit_id = a.state_unit AND a.previous_end >= c.start_at""")
 _EVENTS = """SELECT unit_id, prod_day(start_at) AS day,
     SUM(CASE WHEN kind = 'corrective' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS cmt_s,
     SUM(CASE WHEN kind = 'preventive' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS pmt_s
@@ -151,7 +182,7 @@ element(Element(
     "pooled MTBF",
     f"""{_OPERATING},
     span AS (SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
-             FROM maintenance_event m JOIN equipment q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
+             FROM maintenance_event m JOIN equipment_state_unit q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
     SELECT unit_id, day, SUM(n) AS value FROM (
         SELECT unit_id, prod_day(start_at) AS day, 1.0 AS n FROM ({_FAILURES})
         UNION ALL
@@ -162,12 +193,12 @@ element(Element(
 ))
 element(Element(
     "ttf_s", "s", "TTF time to failure: operating time from the previous restoration to the failure, per failure",
-    f"{_TTF} SELECT unit_id, day, SUM(ttf_s) AS value FROM ttf GROUP BY ALL",
+    "SELECT unit_id, day, SUM(ttf_s) AS value FROM failure_ttf GROUP BY ALL",
     "equipment", (*_MAINTENANCE, "equipment_state.state"),
 ))
 element(Element(
     "ttf_count", "次", "Failures with a known time to failure (the equipment's running time is recorded)",
-    f"{_TTF} SELECT unit_id, day, CAST(count(*) AS DOUBLE) AS value FROM ttf WHERE ttf_s IS NOT NULL GROUP BY ALL",
+    "SELECT unit_id, day, CAST(count(*) AS DOUBLE) AS value FROM failure_ttf WHERE ttf_s IS NOT NULL GROUP BY ALL",
     "equipment", (*_MAINTENANCE, "equipment_state.state"),
 ))
 element(Element(
@@ -263,12 +294,10 @@ def _carbon(name: str, scope: int) -> Element:
         name, "kgCO2",
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
         "(the latest published year at or before the reading's year)",
-        # Readings are summed per meter and production day first, so the dated-factor lookup runs on
-        # thousands of rows instead of millions of 15-minute readings.
-        "WITH d AS (SELECT meter_id, prod_day(start_at) AS day, SUM(quantity) AS quantity "
-        "FROM energy_reading GROUP BY ALL) "
+        # Readings are summed per meter and production day first (meter_day), so the dated-factor
+        # lookup runs on thousands of rows instead of millions of 15-minute readings.
         "SELECT m.unit_id, d.day, SUM(d.quantity * f.kgco2_per_unit) AS value "
-        "FROM d JOIN meter m USING (meter_id) "
+        "FROM meter_day d JOIN meter m USING (meter_id) "
         "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
         f"ON f.medium = m.medium AND year(d.day) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
         "workshop", ("energy_reading.quantity", "meter.medium"),

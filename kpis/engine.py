@@ -1,7 +1,13 @@
-"""The KPI engine: elements once per (unit, production day), then every KPI, grain and level in one pass.
+"""The KPI engine: elements once per (unit, production day), then every KPI, grain and level, set-based.
 
-Roll-ups walk the org tree through a closure table and add numerators and denominators; a
-product KPI (OEE) multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
+Steps, each one SQL statement over integer keys (names are joined back only when writing):
+  element_day  every element per (unit, production day); shared daily sums (kpis.elements.SHARED)
+               are materialised first, so a big fact table is scanned once
+  kpi_day      numerator and denominator of every KPI per (unit at its lowest level, day)
+  kpi_base     the day grain, and months from those day sums (30x fewer rows than from elements)
+  kpi_sums     complete units rolled up to every ancestor by adding numerators and denominators
+  kpi_value    values and statuses, products of rolled-up factors (OEE), capability statistics
+A product KPI multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
 characteristic at its lowest level, not rolled up. Nothing here knows about Dash or files.
 """
 
@@ -13,18 +19,22 @@ import duckdb
 import pandas as pd
 
 from connectors.schema import LEVELS
+from kpis.elements import SHARED
 from kpis.registry import all_elements, all_kpis
 
 STATUS_PRIORITY = ("error", "not_planned", "insufficient", "no_data", "ok")
+GRAIN_KEY = {"day": 0, "month": 1}
 
 
 def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
             carbon_series: str = "national") -> None:
-    """Session macros and variables the element SQL relies on."""
-    minutes = int(day_start_minutes)  # an int from validated config; the only value formatted into SQL
-    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(ts - INTERVAL {minutes} MINUTE AS DATE)")
+    """Session macros, variables, shared views and the org closure the element SQL and compute() rely on."""
+    micros = int(day_start_minutes) * 60_000_000  # an int from validated config; the only value formatted into SQL
+    # Integer arithmetic on the timestamp: the same day as CAST(ts - INTERVAL n MINUTE AS DATE), twice as fast.
+    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(make_timestamp(epoch_us(ts) - {micros}) AS DATE)")
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
     con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
+    con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")  # compute(since=...) sets the first day
     con.execute(
         """CREATE OR REPLACE TEMP TABLE org_closure AS
         WITH RECURSIVE walk(ancestor, descendant) AS (
@@ -36,31 +46,47 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
         FROM walk w JOIN org_unit a ON a.unit_id = w.ancestor""",
         [list(LEVELS)],
     )
+    # The same tree on integer keys. unit_rollup is what a unit's sums are added into: its proper
+    # ancestors, and itself only when a descendant has its level too (an irregular tree), so that
+    # in a regular tree a unit's own row is copied instead of going through the aggregation.
+    con.execute("""CREATE OR REPLACE TEMP TABLE unit_dim AS
+        SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_key, unit_id
+        FROM (SELECT DISTINCT descendant AS unit_id FROM org_closure)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE unit_closure AS
+        SELECT a.unit_key AS ancestor_key, d.unit_key AS descendant_key, c.ancestor_rank,
+               c.ancestor = c.descendant AS self
+        FROM org_closure c JOIN unit_dim a ON a.unit_id = c.ancestor JOIN unit_dim d ON d.unit_id = c.descendant""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE unit_irregular AS
+        SELECT DISTINCT c.ancestor_key AS unit_key FROM unit_closure c
+        JOIN unit_closure d ON d.ancestor_key = c.descendant_key AND d.self
+        WHERE NOT c.self AND d.ancestor_rank = c.ancestor_rank""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE unit_rollup AS
+        SELECT ancestor_key, descendant_key FROM unit_closure
+        WHERE NOT self OR ancestor_key IN (SELECT unit_key FROM unit_irregular)""")
+    _shared_views(con)
 
 
-def _terms() -> pd.DataFrame:
-    rows = []
-    for k in all_kpis().values():
-        if k.kind == "capability":
-            continue  # a statistic of its sample, not a sum of elements: see _capability_sql
-        for side, combo in (("num", k.numerator), ("den", k.denominator)):
-            for el, coef in combo.items():
-                for grain in k.grains:
-                    rows.append((k.id, side, el, float(coef), grain, LEVELS.index(k.lowest_level) + 1))
-    return pd.DataFrame(rows, columns=["kpi_id", "side", "element", "coef", "grain", "lowest_rank"])
+def _drop_shared(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the shared daily sums, views or tables, latest first (later ones may read earlier ones)."""
+    kinds = dict(con.execute("SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+                             "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary").fetchall())
+    for name in reversed(SHARED):
+        if name in kinds:
+            con.execute(f"DROP {kinds[name]} temp.{name}")
 
 
-def _meta() -> pd.DataFrame:
-    return pd.DataFrame(
-        [(k.id, k.kind, k.scale, k.zero_denominator, len(k.components), k.min_denominator)
-         for k in all_kpis().values()],
-        columns=["kpi_id", "kind", "scale", "zero_status", "n_components", "min_den"],
-    )
+def _shared_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The shared daily sums as views, so element SQL binds outside compute() too."""
+    _drop_shared(con)
+    for name, sql in SHARED.items():
+        con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
 
 
-def _components() -> pd.DataFrame:
-    rows = [(k.id, c) for k in all_kpis().values() for c in k.components]
-    return pd.DataFrame(rows, columns=["kpi_id", "component_id"])
+def _materialise_shared(con: duckdb.DuckDBPyConnection) -> None:
+    """Each shared daily sum computed once, in declaration order, as a temp table the elements read."""
+    _drop_shared(con)
+    for name, sql in SHARED.items():
+        con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
 
 
 def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
@@ -148,6 +174,196 @@ def _capability_sql(kpi_id: str) -> str:
         WHERE c.ancestor_rank < {rank} GROUP BY ALL"""
 
 
+def _registry_frames(names: list[str], energy_variant: str, carbon_series: str) -> dict[str, pd.DataFrame]:
+    """The registry as small integer-keyed tables: the big joins and groups run on integers."""
+    kpis = list(all_kpis().values())
+    key = {k.id: i for i, k in enumerate(kpis)}
+    element_key = {n: i for i, n in enumerate(names)}
+    variants = _variants(energy_variant, carbon_series)
+    kpi_dim = pd.DataFrame(
+        [(i, k.id, k.kind, float(k.scale), k.zero_denominator, len(k.components), float(k.min_denominator),
+          "day" in k.grains, "month" in k.grains, variants.get(k.id)) for i, k in enumerate(kpis)],
+        columns=["kpi_key", "kpi_id", "kind", "scale", "zero_status", "n_components", "min_den", "daily", "monthly",
+                 "variant"])
+    terms = [(key[k.id], side == "num", element_key[el], float(coef), LEVELS.index(k.lowest_level) + 1,
+              "day" in k.grains)
+             for k in kpis if k.kind in ("ratio", "sum")  # capability: see _capability_sql; product: components
+             for side, combo in (("num", k.numerator), ("den", k.denominator)) for el, coef in combo.items()]
+    term = pd.DataFrame(terms, columns=["kpi_key", "is_num", "element_key", "coef", "lowest_rank", "daily"])
+    component = pd.DataFrame([(key[k.id], key[c]) for k in kpis for c in k.components],
+                             columns=["kpi_key", "component_key"])
+    return {"kpi_dim": kpi_dim, "kpi_term": term, "kpi_component": component}
+
+
+def _load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
+    """Small registry tables copied into typed temp tables."""
+    for name, frame in frames.items():
+        con.register("registry_frame", frame)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM registry_frame")
+        finally:
+            con.unregister("registry_frame")
+
+
+def _keyed_elements() -> tuple[list[str], str]:
+    """Element names in key order, and one UNION ALL of their SQL tagged with the element's integer key."""
+    names = sorted(all_elements())
+    parts = [f"SELECT {i} AS element_key, unit_id, day, value FROM ({all_elements()[n].sql})"
+             for i, n in enumerate(names)]
+    return names, "\nUNION ALL\n".join(parts)
+
+
+# Value and status of a ratio or sum KPI from its rolled-up sums `s` and registry row `m`.
+_STATUS = """SELECT s.kpi_key, s.unit_key, s.grain, s.period_start,
+    CASE WHEN m.kind = 'sum' THEN s.numerator
+         WHEN s.n_complete > 0 AND s.denominator <> 0 AND s.denominator >= m.min_den
+         THEN m.scale * s.numerator / s.denominator END AS value,
+    s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
+    CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_complete = 0 THEN 'no_data' ELSE 'ok' END
+         WHEN s.n_complete = 0 AND s.any_den AND s.raw_denominator = 0 THEN m.zero_status
+         WHEN s.n_complete = 0 THEN 'no_data'
+         WHEN s.denominator = 0 THEN m.zero_status  -- e.g. PBT = 0 is 'not planned'
+         WHEN s.denominator < m.min_den THEN 'insufficient'
+         ELSE 'ok' END AS status,
+    s.last_day, s.n_units, s.n_complete
+FROM kpi_sums s JOIN kpi_dim m USING (kpi_key)"""
+
+_TEMPS = ("element_day", "kpi_day", "kpi_base", "kpi_product", "kpi_capability", "kpi_dim", "kpi_term",
+          "kpi_component")
+
+
+def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
+    """element_day: every element per (unit key, production day), from `first` on when given."""
+    names, elements = _keyed_elements()
+    con.execute("SET VARIABLE kpi_first = ?", [first])
+    shadowed = _shadow_recent(con, first) if first else []
+    try:
+        _materialise_shared(con)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE element_day AS
+            SELECT e.element_key, u.unit_key, e.day, e.value
+            FROM ({elements}) e JOIN unit_dim u USING (unit_id){" WHERE e.day >= $first" if first else ""}""",
+            {"first": first} if first else None)
+    finally:
+        for name in shadowed:
+            con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+        _shared_views(con)
+        con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")
+
+
+def _roll_up(con: duckdb.DuckDBPyConnection) -> None:
+    """kpi_base and the kpi_sums view: numerators and denominators of every ratio and sum KPI, grain and unit."""
+    # Numerator and denominator of the KPIs with a day grain per unit at the KPI's lowest level and
+    # day: each element row meets the terms that use it and its one ancestor at the KPI's level
+    # (itself when the data arrives there).
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE kpi_day AS
+        SELECT t.kpi_key, c.ancestor_key AS unit_key, e.day,
+               SUM(CASE WHEN t.is_num THEN t.coef * e.value END) AS numerator, bool_or(t.is_num) AS has_num,
+               SUM(CASE WHEN NOT t.is_num THEN t.coef * e.value END) AS denominator, bool_or(NOT t.is_num) AS has_den
+        FROM element_day e
+        JOIN kpi_term t ON t.element_key = e.element_key AND t.daily
+        JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
+        GROUP BY t.kpi_key, c.ancestor_key, e.day"""
+    )
+    # Day and month rows per unit at the lowest level: months from the KPI's day sums, or for a
+    # month-only KPI from its elements' month sums. A unit counts only when both sides have data
+    # there, so a plant without a cost export cannot pull the enterprise's unit cost down by adding
+    # its output to the denominator alone. Sums are kept filtered to complete units for the roll-up.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE kpi_base AS
+        WITH element_month AS (
+            SELECT element_key, unit_key, CAST(date_trunc('month', day) AS DATE) AS month, SUM(value) AS value,
+                   max(day) AS last_day
+            FROM element_day WHERE element_key IN (SELECT element_key FROM kpi_term WHERE NOT daily)
+            GROUP BY ALL),
+        b AS (
+            SELECT d.kpi_key, d.unit_key, 0 AS grain, d.day AS period_start, d.numerator, d.has_num,
+                   d.denominator, d.has_den, d.day AS last_day
+            FROM kpi_day d
+            UNION ALL
+            SELECT d.kpi_key, d.unit_key, 1, CAST(date_trunc('month', d.day) AS DATE), SUM(d.numerator),
+                   bool_or(d.has_num), SUM(d.denominator), bool_or(d.has_den), max(d.day)
+            FROM kpi_day d JOIN kpi_dim m USING (kpi_key) WHERE m.monthly
+            GROUP BY d.kpi_key, d.unit_key, CAST(date_trunc('month', d.day) AS DATE)
+            UNION ALL
+            SELECT t.kpi_key, c.ancestor_key, 1, e.month,
+                   SUM(CASE WHEN t.is_num THEN t.coef * e.value END), bool_or(t.is_num),
+                   SUM(CASE WHEN NOT t.is_num THEN t.coef * e.value END), bool_or(NOT t.is_num), max(e.last_day)
+            FROM element_month e
+            JOIN kpi_term t ON t.element_key = e.element_key AND NOT t.daily
+            JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
+            GROUP BY t.kpi_key, c.ancestor_key, e.month),
+        f AS (SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.has_num ELSE b.has_num AND b.has_den END AS complete
+              FROM b JOIN kpi_dim m USING (kpi_key))
+        SELECT kpi_key, unit_key, grain, period_start,
+               CASE WHEN complete THEN numerator END AS numerator,
+               CASE WHEN complete THEN denominator END AS denominator,
+               1 AS n_units, CAST(complete AS INTEGER) AS n_complete, last_day,
+               has_den AS any_den, denominator AS raw_denominator
+        FROM f"""
+    )
+    # Every unit's own row, and complete units added into their ancestors. A view: products read
+    # their few factor KPIs from it, the final write streams the rest.
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW kpi_sums AS
+        SELECT * FROM kpi_base WHERE unit_key NOT IN (SELECT unit_key FROM unit_irregular)
+        UNION ALL
+        SELECT b.kpi_key, r.ancestor_key, b.grain, b.period_start, SUM(b.numerator), SUM(b.denominator),
+               SUM(b.n_units), SUM(b.n_complete), max(b.last_day), bool_or(b.any_den), SUM(b.raw_denominator)
+        FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key
+        GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start"""
+    )
+
+
+def _products(con: duckdb.DuckDBPyConnection) -> None:
+    """kpi_product: a product KPI (OEE) per unit and period, the product of its rolled-up factors."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE kpi_product AS
+        WITH n AS ({_STATUS} WHERE s.kpi_key IN (SELECT component_key FROM kpi_component))
+        SELECT p.kpi_key, n.unit_key, n.grain, n.period_start,
+            CASE WHEN count(*) = any_value(m.n_components) AND bool_and(n.status = 'ok')
+                 THEN any_value(m.scale) * product(n.value) END AS value,
+            CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator,
+            CASE WHEN count(*) < any_value(m.n_components) THEN 'no_data'
+                 ELSE arg_min(n.status, list_position(?, n.status)) END AS status,
+            max(n.last_day) AS last_day, min(n.n_units) AS n_units, min(n.n_complete) AS n_complete
+        FROM n
+        JOIN kpi_component p ON p.component_key = n.kpi_key
+        JOIN kpi_dim m ON m.kpi_key = p.kpi_key
+        GROUP BY p.kpi_key, n.unit_key, n.grain, n.period_start""",
+        [list(STATUS_PRIORITY)],
+    )
+
+
+def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, caps: list[str]) -> int:
+    """Replace the snapshots (all, or from `first` on) in one transaction; returns the rows written."""
+    con.begin()
+    try:
+        if first:
+            con.execute("DELETE FROM kpi_value WHERE period_start >= ?", [first])
+        else:
+            con.execute("DELETE FROM kpi_value")
+        written = con.execute(
+            f"""INSERT INTO kpi_value
+            SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
+                   n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
+                   n.n_units, n.n_complete
+            FROM ({_STATUS} UNION ALL SELECT * FROM kpi_product) n
+            JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)""",
+            {"now": now},
+        ).fetchall()[0][0]
+        if caps:
+            written += con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value,
+                numerator, denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
+                FROM kpi_capability""", [now]).fetchall()[0][0]
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return written
+
+
 def compute(
     con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
     carbon_series: str = "national",
@@ -161,123 +377,17 @@ def compute(
     now = now or datetime.now()
     prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = since.replace(day=1) if since else None
-    where = " WHERE day >= $first" if first else ""
-    shadowed = _shadow_recent(con, first) if first else []
+    _load_frames(con, _registry_frames(sorted(all_elements()), energy_variant, carbon_series))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE element_day AS SELECT * FROM ({element_sql()}){where}",
-                    {"first": first} if first else None)
-    finally:
-        for name in shadowed:
-            con.execute(f"DROP VIEW IF EXISTS temp.{name}")
-    con.register("kpi_term_df", _terms())
-    con.register("kpi_meta_df", _meta())
-    con.register("kpi_component_df", _components())
-    try:
-        # Step 1: numerator and denominator per unit at the KPI's lowest level. A unit counts only
-        # when both sides have data there, so a plant without a cost export cannot pull the
-        # enterprise's unit cost down by adding its output to the denominator alone.
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE element_at AS
-            WITH g AS (
-                SELECT 'day' AS grain, element, unit_id, day AS period_start, value, day AS last_day
-                FROM element_day
-                UNION ALL  -- months from element sums, not from days x terms: 30x fewer rows to join
-                SELECT 'month', element, unit_id, date_trunc('month', day), SUM(value), max(day)
-                FROM element_day GROUP BY ALL)
-            SELECT g.grain, g.element, c.ancestor AS unit_id, c.ancestor_rank AS rank, g.period_start,
-                   SUM(g.value) AS value, count(*) AS n, max(g.last_day) AS last_day
-            FROM g JOIN org_closure c ON c.descendant = g.unit_id
-            WHERE c.ancestor_rank IN (SELECT DISTINCT lowest_rank FROM kpi_term_df)
-            GROUP BY ALL"""
-        )
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE kpi_base AS
-            SELECT t.kpi_id, a.unit_id, a.grain, a.period_start,
-                   SUM(CASE WHEN t.side = 'num' THEN t.coef * a.value END) AS numerator,
-                   SUM(CASE WHEN t.side = 'num' THEN a.n ELSE 0 END) AS n_num,
-                   SUM(CASE WHEN t.side = 'den' THEN t.coef * a.value END) AS denominator,
-                   SUM(CASE WHEN t.side = 'den' THEN a.n ELSE 0 END) AS n_den,
-                   max(a.last_day) AS last_day
-            FROM element_at a
-            JOIN kpi_term_df t ON t.element = a.element AND t.grain = a.grain AND t.lowest_rank = a.rank
-            GROUP BY ALL"""
-        )
-        # Step 2: roll complete units up the tree by adding their numerators and denominators.
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE kpi_sums AS
-            WITH flagged AS (
-                SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.n_num > 0 ELSE b.n_num > 0 AND b.n_den > 0 END AS complete
-                FROM kpi_base b JOIN kpi_meta_df m USING (kpi_id))
-            SELECT f.kpi_id, c.ancestor AS unit_id, f.grain, f.period_start,
-                   SUM(f.numerator) FILTER (WHERE f.complete) AS numerator,
-                   COALESCE(SUM(f.n_num) FILTER (WHERE f.complete), 0) AS n_num,
-                   SUM(f.denominator) FILTER (WHERE f.complete) AS denominator,
-                   COALESCE(SUM(f.n_den) FILTER (WHERE f.complete), 0) AS n_den,
-                   count(*) AS n_units, count(*) FILTER (WHERE f.complete) AS n_complete,
-                   max(f.last_day) AS last_day,
-                   bool_or(f.n_den > 0) AS any_den, SUM(f.denominator) AS raw_denominator
-            FROM flagged f JOIN org_closure c ON c.descendant = f.unit_id
-            GROUP BY ALL"""
-        )
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE kpi_new AS
-            SELECT s.kpi_id, s.unit_id, s.grain, s.period_start,
-                CASE WHEN m.kind = 'sum' THEN s.numerator
-                     WHEN s.n_num > 0 AND s.n_den > 0 AND s.denominator <> 0 AND s.denominator >= m.min_den
-                     THEN m.scale * s.numerator / s.denominator END AS value,
-                s.numerator, CASE WHEN m.kind = 'ratio' THEN s.denominator END AS denominator,
-                CASE WHEN m.kind = 'sum' THEN CASE WHEN s.n_complete = 0 THEN 'no_data' ELSE 'ok' END
-                     WHEN s.n_complete = 0 AND s.any_den AND s.raw_denominator = 0 THEN m.zero_status
-                     WHEN s.n_complete = 0 THEN 'no_data'
-                     WHEN s.denominator = 0 THEN m.zero_status  -- e.g. PBT = 0 is 'not planned'
-                     WHEN s.denominator < m.min_den THEN 'insufficient'
-                     ELSE 'ok' END AS status,
-                s.last_day, s.n_units, s.n_complete
-            FROM kpi_sums s JOIN kpi_meta_df m USING (kpi_id)"""
-        )
-        con.execute(
-            """INSERT INTO kpi_new
-            SELECT p.kpi_id, n.unit_id, n.grain, n.period_start,
-                CASE WHEN count(*) = any_value(m.n_components) AND bool_and(n.status = 'ok')
-                     THEN any_value(m.scale) * product(n.value) END,
-                NULL, NULL,
-                CASE WHEN count(*) < any_value(m.n_components) THEN 'no_data'
-                     ELSE arg_min(n.status, list_position(?, n.status)) END,
-                max(n.last_day), min(n.n_units), min(n.n_complete)
-            FROM kpi_new n
-            JOIN kpi_component_df p ON p.component_id = n.kpi_id
-            JOIN kpi_meta_df m ON m.kpi_id = p.kpi_id
-            GROUP BY p.kpi_id, n.unit_id, n.grain, n.period_start""",
-            [list(STATUS_PRIORITY)],
-        )
+        _elements(con, first)
+        _roll_up(con)
+        _products(con)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
-        variants = _variants(energy_variant, carbon_series)
-        con.begin()
-        if first:
-            con.execute("DELETE FROM kpi_value WHERE period_start >= ?", [first])
-        else:
-            con.execute("DELETE FROM kpi_value")
-        con.execute(
-            """INSERT INTO kpi_value
-            SELECT kpi_id, unit_id, grain, period_start, value, numerator, denominator, status,
-                   map_extract(map(?, ?), kpi_id)[1], ?, CAST(last_day AS TIMESTAMP),
-                   n_units, n_complete
-            FROM kpi_new""",
-            [list(variants), list(variants.values()), now],
-        )
-        if caps:
-            con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value, numerator,
-                denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
-                FROM kpi_capability""", [now])
-        written = sum(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                      for t in ("kpi_new", *(["kpi_capability"] if caps else [])))
-        con.commit()
-        return written
+        return _write(con, first, now, caps)
     finally:
-        for name in ("kpi_term_df", "kpi_meta_df", "kpi_component_df"):
-            con.unregister(name)
-        for temp in ("element_day", "element_at", "kpi_base", "kpi_sums", "kpi_new", "kpi_capability"):
+        con.execute("DROP VIEW IF EXISTS temp.kpi_sums")
+        for temp in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: measure this checkout's engine, not an installed copy
+    sys.path.insert(0, str(ROOT))
 FACTS = {  # table: (time column, id columns to make unique per copy)
     "production_record": ("start_at", ("record_id", "unit_id")),
     "equipment_state": ("start_at", ("unit_id",)),
@@ -80,7 +83,8 @@ def timed(fn) -> float:
 def machine() -> str:
     cpu = "?"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30

@@ -205,12 +205,11 @@ def _load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]
             con.unregister("registry_frame")
 
 
-def _keyed_elements() -> tuple[list[str], str]:
-    """Element names in key order, and one UNION ALL of their SQL tagged with the element's integer key."""
-    names = sorted(all_elements())
-    parts = [f"SELECT {i} AS element_key, unit_id, day, value FROM ({all_elements()[n].sql})"
-             for i, n in enumerate(names)]
-    return names, "\nUNION ALL\n".join(parts)
+def _keyed_elements() -> str:
+    """One UNION ALL of every element's SQL, tagged with the element's integer key (its sorted position)."""
+    parts = [f"SELECT {i} AS element_key, unit_id, day, value FROM ({e.sql})"
+             for i, (_name, e) in enumerate(sorted(all_elements().items()))]
+    return "\nUNION ALL\n".join(parts)
 
 
 # Value and status of a ratio or sum KPI from its rolled-up sums `s` and registry row `m`.
@@ -234,7 +233,7 @@ _TEMPS = ("element_day", "kpi_day", "kpi_base", "kpi_product", "kpi_capability",
 
 def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
     """element_day: every element per (unit key, production day), from `first` on when given."""
-    names, elements = _keyed_elements()
+    elements = _keyed_elements()
     con.execute("SET VARIABLE kpi_first = ?", [first])
     shadowed = _shadow_recent(con, first) if first else []
     try:

@@ -123,8 +123,8 @@ _shared("equipment_state_unit", """SELECT e.unit_id, e.parent_id,
     FROM org_unit e LEFT JOIN (SELECT DISTINCT unit_id FROM equipment_state) o ON o.unit_id = e.unit_id
     WHERE e.level = 'equipment'""")
 _OPERATING = """WITH operating AS (
-    SELECT q.unit_id, q.parent_id, r.day, SUM(r.seconds) AS value
-    FROM equipment_state_unit q JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running' GROUP BY ALL)"""
+    SELECT q.unit_id, q.parent_id, r.day, r.seconds AS value
+    FROM equipment_state_unit q JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running')"""
 _FAILURES = "SELECT * FROM maintenance_event WHERE kind = 'corrective' AND start_at IS NOT NULL"
 # Time to failure of each failure: operating time since the previous restoration of the same equipment
 # (since its first state record for its first failure), read off a running-seconds clock by ASOF joins.
@@ -180,14 +180,14 @@ element(Element(
     "FE failure events: corrective maintenance events by the day of the failure. Operating days without a "
     "failure count 0 while the equipment's line reports maintenance, so failure-free equipment stays in the "
     "pooled MTBF",
-    f"""{_OPERATING},
-    span AS (SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
-             FROM maintenance_event m JOIN equipment_state_unit q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
+    f"""WITH span AS (
+        SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
+        FROM maintenance_event m JOIN equipment_state_unit q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
     SELECT unit_id, day, SUM(n) AS value FROM (
         SELECT unit_id, prod_day(start_at) AS day, 1.0 AS n FROM ({_FAILURES})
-        UNION ALL
-        SELECT o.unit_id, o.day, 0.0 FROM operating o JOIN span s USING (parent_id)
-        WHERE o.day BETWEEN s.first_day AND s.last_day)
+        UNION ALL  -- operating days of the equipment under a line with maintenance records (span first: few lines)
+        SELECT q.unit_id, r.day, 0.0 FROM span s JOIN equipment_state_unit q USING (parent_id)
+        JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running' AND r.day BETWEEN s.first_day AND s.last_day)
     GROUP BY ALL""",
     "equipment", _MAINTENANCE,
 ))
@@ -289,17 +289,20 @@ element(Element(
 ))
 
 
+# Readings are summed per meter and production day first (meter_day), so the dated-factor lookup
+# runs on thousands of rows instead of millions of 15-minute readings, once for both scopes.
+_shared("carbon_day", "SELECT m.unit_id, d.day, f.scope, SUM(d.quantity * f.kgco2_per_unit) AS kg "
+        "FROM meter_day d JOIN meter m USING (meter_id) "
+        "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
+        "ON f.medium = m.medium AND year(d.day) >= f.year GROUP BY ALL")
+
+
 def _carbon(name: str, scope: int) -> Element:
     return element(Element(
         name, "kgCO2",
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
         "(the latest published year at or before the reading's year)",
-        # Readings are summed per meter and production day first (meter_day), so the dated-factor
-        # lookup runs on thousands of rows instead of millions of 15-minute readings.
-        "SELECT m.unit_id, d.day, SUM(d.quantity * f.kgco2_per_unit) AS value "
-        "FROM meter_day d JOIN meter m USING (meter_id) "
-        "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
-        f"ON f.medium = m.medium AND year(d.day) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
+        f"SELECT unit_id, day, kg AS value FROM carbon_day WHERE scope = {scope}",
         "workshop", ("energy_reading.quantity", "meter.medium"),
     ))
 

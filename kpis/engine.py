@@ -42,7 +42,7 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
             UNION ALL
             SELECT o.parent_id, w.descendant FROM walk w JOIN org_unit o ON o.unit_id = w.ancestor
             WHERE o.parent_id IS NOT NULL AND o.parent_id <> '')
-        SELECT DISTINCT w.ancestor, w.descendant, list_position(?, a.level) AS ancestor_rank
+        SELECT DISTINCT w.ancestor, w.descendant, CAST(list_position(?, a.level) AS INTEGER) AS ancestor_rank
         FROM walk w JOIN org_unit a ON a.unit_id = w.ancestor""",
         [list(LEVELS)],
     )
@@ -185,11 +185,14 @@ def _registry_frames(names: list[str], energy_variant: str, carbon_series: str) 
           "day" in k.grains, "month" in k.grains, variants.get(k.id)) for i, k in enumerate(kpis)],
         columns=["kpi_key", "kpi_id", "kind", "scale", "zero_status", "n_components", "min_den", "daily", "monthly",
                  "variant"])
-    terms = [(key[k.id], side == "num", element_key[el], float(coef), LEVELS.index(k.lowest_level) + 1,
-              "day" in k.grains)
+    # A term's coefficient sits in the column of its side (the other is NULL, so SUM skips it); `side`
+    # is a bit (1 numerator, 2 denominator) whose bit_or says which sides a unit has data for.
+    terms = [(key[k.id], element_key[el], float(coef) if side == 1 else None, float(coef) if side == 2 else None,
+              side, LEVELS.index(k.lowest_level) + 1, "day" in k.grains)
              for k in kpis if k.kind in ("ratio", "sum")  # capability: see _capability_sql; product: components
-             for side, combo in (("num", k.numerator), ("den", k.denominator)) for el, coef in combo.items()]
-    term = pd.DataFrame(terms, columns=["kpi_key", "is_num", "element_key", "coef", "lowest_rank", "daily"])
+             for side, combo in ((1, k.numerator), (2, k.denominator)) for el, coef in combo.items()]
+    term = pd.DataFrame(terms, columns=["kpi_key", "element_key", "num_coef", "den_coef", "side", "lowest_rank",
+                                        "daily"]).astype({"num_coef": "float64", "den_coef": "float64"})
     component = pd.DataFrame([(key[k.id], key[c]) for k in kpis for c in k.components],
                              columns=["kpi_key", "component_key"])
     return {"kpi_dim": kpi_dim, "kpi_term": term, "kpi_component": component}
@@ -198,9 +201,11 @@ def _registry_frames(names: list[str], energy_variant: str, carbon_series: str) 
 def _load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
     """Small registry tables copied into typed temp tables."""
     for name, frame in frames.items():
+        columns = ", ".join(f"CAST({c} AS INTEGER) AS {c}" if str(t) == "int64" else c
+                            for c, t in frame.dtypes.items())  # integer keys join integer keys without casts
         con.register("registry_frame", frame)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM registry_frame")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {columns} FROM registry_frame")
         finally:
             con.unregister("registry_frame")
 
@@ -212,8 +217,9 @@ def _keyed_elements() -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-# Value and status of a ratio or sum KPI from its rolled-up sums `s` and registry row `m`.
-_STATUS = """SELECT s.kpi_key, s.unit_key, s.grain, s.period_start,
+def _status_sql(source: str) -> str:
+    """Value and status of ratio and sum KPIs from rolled-up sums in `source`."""
+    return f"""SELECT s.kpi_key, s.unit_key, s.grain, s.period_start,
     CASE WHEN m.kind = 'sum' THEN s.numerator
          WHEN s.n_complete > 0 AND s.denominator <> 0 AND s.denominator >= m.min_den
          THEN m.scale * s.numerator / s.denominator END AS value,
@@ -225,10 +231,11 @@ _STATUS = """SELECT s.kpi_key, s.unit_key, s.grain, s.period_start,
          WHEN s.denominator < m.min_den THEN 'insufficient'
          ELSE 'ok' END AS status,
     s.last_day, s.n_units, s.n_complete
-FROM kpi_sums s JOIN kpi_dim m USING (kpi_key)"""
+FROM {source} s JOIN kpi_dim m USING (kpi_key)"""
 
-_TEMPS = ("element_day", "kpi_day", "kpi_base", "kpi_product", "kpi_capability", "kpi_dim", "kpi_term",
-          "kpi_component")
+
+_TEMPS = ("element_day", "kpi_day", "kpi_base", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
+          "kpi_term", "kpi_component")
 
 
 def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
@@ -250,21 +257,27 @@ def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
         con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")
 
 
-def _roll_up(con: duckdb.DuckDBPyConnection) -> None:
+def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
     """kpi_base and the kpi_sums view: numerators and denominators of every ratio and sum KPI, grain and unit."""
     # Numerator and denominator of the KPIs with a day grain per unit at the KPI's lowest level and
     # day: each element row meets the terms that use it and its one ancestor at the KPI's level
     # (itself when the data arrives there).
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE kpi_day AS
-        SELECT t.kpi_key, c.ancestor_key AS unit_key, e.day,
-               SUM(CASE WHEN t.is_num THEN t.coef * e.value END) AS numerator, bool_or(t.is_num) AS has_num,
-               SUM(CASE WHEN NOT t.is_num THEN t.coef * e.value END) AS denominator, bool_or(NOT t.is_num) AS has_den
+    # One GROUP BY per KPI, over its own elements' rows only (element_day is clustered by element):
+    # each hash table holds one KPI's units and days, which is faster than one table for all KPIs.
+    daily = term[term["daily"]]
+    parts = [
+        f"""SELECT {int(kpi_key)} AS kpi_key, c.ancestor_key AS unit_key, e.day, SUM(t.num_coef * e.value) AS numerator,
+               SUM(t.den_coef * e.value) AS denominator, bit_or(t.side) AS sides
         FROM element_day e
-        JOIN kpi_term t ON t.element_key = e.element_key AND t.daily
+        JOIN kpi_term t ON t.element_key = e.element_key AND t.kpi_key = {int(kpi_key)}
         JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
-        GROUP BY t.kpi_key, c.ancestor_key, e.day"""
-    )
+        WHERE e.element_key IN ({", ".join(str(int(k)) for k in sorted(set(rows["element_key"])))})
+        GROUP BY c.ancestor_key, e.day"""
+        for kpi_key, rows in daily.groupby("kpi_key")]
+    con.execute("CREATE OR REPLACE TEMP TABLE kpi_day AS "
+                + ("\nUNION ALL\n".join(parts) if parts else
+                   "SELECT 0 AS kpi_key, 0 AS unit_key, DATE '2000-01-01' AS day, 0.0 AS numerator, "
+                   "0.0 AS denominator, 0 AS sides WHERE false"))
     # Day and month rows per unit at the lowest level: months from the KPI's day sums, or for a
     # month-only KPI from its elements' month sums. A unit counts only when both sides have data
     # there, so a plant without a cost export cannot pull the enterprise's unit cost down by adding
@@ -277,39 +290,38 @@ def _roll_up(con: duckdb.DuckDBPyConnection) -> None:
             FROM element_day WHERE element_key IN (SELECT element_key FROM kpi_term WHERE NOT daily)
             GROUP BY ALL),
         b AS (
-            SELECT d.kpi_key, d.unit_key, 0 AS grain, d.day AS period_start, d.numerator, d.has_num,
-                   d.denominator, d.has_den, d.day AS last_day
-            FROM kpi_day d
+            SELECT kpi_key, unit_key, 0 AS grain, day AS period_start, numerator, denominator, sides,
+                   day AS last_day
+            FROM kpi_day
             UNION ALL
             SELECT d.kpi_key, d.unit_key, 1, CAST(date_trunc('month', d.day) AS DATE), SUM(d.numerator),
-                   bool_or(d.has_num), SUM(d.denominator), bool_or(d.has_den), max(d.day)
+                   SUM(d.denominator), bit_or(d.sides), max(d.day)
             FROM kpi_day d JOIN kpi_dim m USING (kpi_key) WHERE m.monthly
             GROUP BY d.kpi_key, d.unit_key, CAST(date_trunc('month', d.day) AS DATE)
             UNION ALL
-            SELECT t.kpi_key, c.ancestor_key, 1, e.month,
-                   SUM(CASE WHEN t.is_num THEN t.coef * e.value END), bool_or(t.is_num),
-                   SUM(CASE WHEN NOT t.is_num THEN t.coef * e.value END), bool_or(NOT t.is_num), max(e.last_day)
+            SELECT t.kpi_key, c.ancestor_key, 1, e.month, SUM(t.num_coef * e.value), SUM(t.den_coef * e.value),
+                   bit_or(t.side), max(e.last_day)
             FROM element_month e
             JOIN kpi_term t ON t.element_key = e.element_key AND NOT t.daily
             JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
             GROUP BY t.kpi_key, c.ancestor_key, e.month),
-        f AS (SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.has_num ELSE b.has_num AND b.has_den END AS complete
+        f AS (SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.sides & 1 = 1 ELSE b.sides = 3 END AS complete
               FROM b JOIN kpi_dim m USING (kpi_key))
         SELECT kpi_key, unit_key, grain, period_start,
                CASE WHEN complete THEN numerator END AS numerator,
                CASE WHEN complete THEN denominator END AS denominator,
                1 AS n_units, CAST(complete AS INTEGER) AS n_complete, last_day,
-               has_den AS any_den, denominator AS raw_denominator
+               sides & 2 = 2 AS any_den, denominator AS raw_denominator
         FROM f"""
     )
-    # Every unit's own row, and complete units added into their ancestors. A view: products read
-    # their few factor KPIs from it, the final write streams the rest.
+    # Every unit's own row, and complete units added into their ancestors (a base row is one unit).
+    # A view: the factors of product KPIs are materialised from it, the final write streams the rest.
     con.execute(
         """CREATE OR REPLACE TEMP VIEW kpi_sums AS
         SELECT * FROM kpi_base WHERE unit_key NOT IN (SELECT unit_key FROM unit_irregular)
         UNION ALL
         SELECT b.kpi_key, r.ancestor_key, b.grain, b.period_start, SUM(b.numerator), SUM(b.denominator),
-               SUM(b.n_units), SUM(b.n_complete), max(b.last_day), bool_or(b.any_den), SUM(b.raw_denominator)
+               count(*), SUM(b.n_complete), max(b.last_day), bool_or(b.any_den), SUM(b.raw_denominator)
         FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key
         GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start"""
     )
@@ -317,9 +329,11 @@ def _roll_up(con: duckdb.DuckDBPyConnection) -> None:
 
 def _products(con: duckdb.DuckDBPyConnection) -> None:
     """kpi_product: a product KPI (OEE) per unit and period, the product of its rolled-up factors."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE kpi_factor_sums AS
+        SELECT * FROM kpi_sums WHERE kpi_key IN (SELECT component_key FROM kpi_component)""")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE kpi_product AS
-        WITH n AS ({_STATUS} WHERE s.kpi_key IN (SELECT component_key FROM kpi_component))
+        WITH n AS ({_status_sql("kpi_factor_sums")})
         SELECT p.kpi_key, n.unit_key, n.grain, n.period_start,
             CASE WHEN count(*) = any_value(m.n_components) AND bool_and(n.status = 'ok')
                  THEN any_value(m.scale) * product(n.value) END AS value,
@@ -348,7 +362,8 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, ca
             SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
                    n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
                    n.n_units, n.n_complete
-            FROM ({_STATUS} UNION ALL SELECT * FROM kpi_product) n
+            FROM ({_status_sql("(SELECT * FROM kpi_sums WHERE kpi_key NOT IN (SELECT component_key FROM kpi_component))")}
+                  UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
             JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)""",
             {"now": now},
         ).fetchall()[0][0]
@@ -376,10 +391,11 @@ def compute(
     now = now or datetime.now()
     prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = since.replace(day=1) if since else None
-    _load_frames(con, _registry_frames(sorted(all_elements()), energy_variant, carbon_series))
+    frames = _registry_frames(sorted(all_elements()), energy_variant, carbon_series)
+    _load_frames(con, frames)
     try:
         _elements(con, first)
-        _roll_up(con)
+        _roll_up(con, frames["kpi_term"])
         _products(con)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:

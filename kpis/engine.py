@@ -52,10 +52,15 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
     con.execute("""CREATE OR REPLACE TEMP TABLE unit_dim AS
         SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_key, unit_id
         FROM (SELECT DISTINCT descendant AS unit_id FROM org_closure)""")
+    # `nearest`: the deepest of a unit's ancestors (or itself) at that level, the one its data counts at
+    # for KPIs of that level (in a regular tree the only one; a line under a line keeps its own data).
     con.execute("""CREATE OR REPLACE TEMP TABLE unit_closure AS
+        WITH depth AS (SELECT descendant AS unit_id, count(*) AS depth FROM org_closure GROUP BY ALL)
         SELECT a.unit_key AS ancestor_key, d.unit_key AS descendant_key, c.ancestor_rank,
-               c.ancestor = c.descendant AS self
-        FROM org_closure c JOIN unit_dim a ON a.unit_id = c.ancestor JOIN unit_dim d ON d.unit_id = c.descendant""")
+               c.ancestor = c.descendant AS self,
+               h.depth = max(h.depth) OVER (PARTITION BY c.descendant, c.ancestor_rank) AS nearest
+        FROM org_closure c JOIN unit_dim a ON a.unit_id = c.ancestor JOIN unit_dim d ON d.unit_id = c.descendant
+        JOIN depth h ON h.unit_id = c.ancestor""")
     con.execute("""CREATE OR REPLACE TEMP TABLE unit_irregular AS
         SELECT DISTINCT c.ancestor_key AS unit_key FROM unit_closure c
         JOIN unit_closure d ON d.ancestor_key = c.descendant_key AND d.self
@@ -258,7 +263,7 @@ def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
 
 
 def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
-    """kpi_base and the kpi_sums view: numerators and denominators of every ratio and sum KPI, grain and unit."""
+    """kpi_day and kpi_base: numerators and denominators per unit at each KPI's lowest level, day and month."""
     # Numerator and denominator of the KPIs with a day grain per unit at the KPI's lowest level and
     # day: each element row meets the terms that use it and its one ancestor at the KPI's level
     # (itself when the data arrives there).
@@ -270,7 +275,7 @@ def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
                SUM(t.den_coef * e.value) AS denominator, bit_or(t.side) AS sides
         FROM element_day e
         JOIN kpi_term t ON t.element_key = e.element_key AND t.kpi_key = {int(kpi_key)}
-        JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
+        JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank AND c.nearest
         WHERE e.element_key IN ({", ".join(str(int(k)) for k in sorted(set(rows["element_key"])))})
         GROUP BY c.ancestor_key, e.day"""
         for kpi_key, rows in daily.groupby("kpi_key")]
@@ -303,7 +308,7 @@ def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
                    bit_or(t.side), max(e.last_day)
             FROM element_month e
             JOIN kpi_term t ON t.element_key = e.element_key AND NOT t.daily
-            JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank
+            JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank AND c.nearest
             GROUP BY t.kpi_key, c.ancestor_key, e.month),
         f AS (SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.sides & 1 = 1 ELSE b.sides = 3 END AS complete
               FROM b JOIN kpi_dim m USING (kpi_key))
@@ -314,23 +319,24 @@ def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
                sides & 2 = 2 AS any_den, denominator AS raw_denominator
         FROM f"""
     )
-    # Every unit's own row, and complete units added into their ancestors (a base row is one unit).
-    # A view: the factors of product KPIs are materialised from it, the final write streams the rest.
-    con.execute(
-        """CREATE OR REPLACE TEMP VIEW kpi_sums AS
-        SELECT * FROM kpi_base WHERE unit_key NOT IN (SELECT unit_key FROM unit_irregular)
-        UNION ALL
-        SELECT b.kpi_key, r.ancestor_key, b.grain, b.period_start, SUM(b.numerator), SUM(b.denominator),
+
+
+def _sums_sql(kpi_keys: list[int]) -> str:
+    """Rolled-up sums of the given KPIs: every unit's own row, and complete units added into their
+    ancestors (a base row is one unit), one GROUP BY per KPI like kpi_day."""
+    keys = ", ".join(str(int(k)) for k in kpi_keys) or "NULL"
+    own = f"SELECT * FROM kpi_base WHERE kpi_key IN ({keys}) AND unit_key NOT IN (SELECT unit_key FROM unit_irregular)"
+    parts = [own]
+    parts += [f"""SELECT b.kpi_key, r.ancestor_key, b.grain, b.period_start, SUM(b.numerator), SUM(b.denominator),
                count(*), SUM(b.n_complete), max(b.last_day), bool_or(b.any_den), SUM(b.raw_denominator)
-        FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key
-        GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start"""
-    )
+        FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key WHERE b.kpi_key = {int(k)}
+        GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start""" for k in kpi_keys]
+    return "(" + "\nUNION ALL\n".join(parts) + ")"
 
 
-def _products(con: duckdb.DuckDBPyConnection) -> None:
+def _products(con: duckdb.DuckDBPyConnection, factors: list[int]) -> None:
     """kpi_product: a product KPI (OEE) per unit and period, the product of its rolled-up factors."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE kpi_factor_sums AS
-        SELECT * FROM kpi_sums WHERE kpi_key IN (SELECT component_key FROM kpi_component)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_factor_sums AS SELECT * FROM {_sums_sql(factors)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE kpi_product AS
         WITH n AS ({_status_sql("kpi_factor_sums")})
@@ -349,7 +355,7 @@ def _products(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, caps: list[str]) -> int:
+def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], caps: list[str]) -> int:
     """Replace the snapshots (all, or from `first` on) in one transaction; returns the rows written."""
     con.begin()
     try:
@@ -362,7 +368,7 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, ca
             SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
                    n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
                    n.n_units, n.n_complete
-            FROM ({_status_sql("(SELECT * FROM kpi_sums WHERE kpi_key NOT IN (SELECT component_key FROM kpi_component))")}
+            FROM ({_status_sql(_sums_sql(rest))}
                   UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
             JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)""",
             {"now": now},
@@ -396,13 +402,14 @@ def compute(
     try:
         _elements(con, first)
         _roll_up(con, frames["kpi_term"])
-        _products(con)
+        summed = sorted(set(frames["kpi_term"]["kpi_key"]))
+        factors = sorted(set(frames["kpi_component"]["component_key"]) & set(summed))
+        _products(con, factors)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
-        return _write(con, first, now, caps)
+        return _write(con, first, now, [k for k in summed if k not in factors], caps)
     finally:
-        con.execute("DROP VIEW IF EXISTS temp.kpi_sums")
         for temp in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

@@ -239,7 +239,7 @@ def _status_sql(source: str) -> str:
 FROM {source} s JOIN kpi_dim m USING (kpi_key)"""
 
 
-_TEMPS = ("element_day", "kpi_day", "kpi_base", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
+_TEMPS = ("element_day", "kpi_day", "kpi_month", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
           "kpi_term", "kpi_component")
 
 
@@ -263,7 +263,8 @@ def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
 
 
 def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
-    """kpi_day and kpi_base: numerators and denominators per unit at each KPI's lowest level, day and month."""
+    """kpi_day, kpi_month and the kpi_base view: numerators and denominators per unit at each KPI's lowest
+    level, day and month."""
     # Numerator and denominator of the KPIs with a day grain per unit at the KPI's lowest level and
     # day: each element row meets the terms that use it and its one ancestor at the KPI's level
     # (itself when the data arrives there).
@@ -283,33 +284,40 @@ def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
                 + ("\nUNION ALL\n".join(parts) if parts else
                    "SELECT 0 AS kpi_key, 0 AS unit_key, DATE '2000-01-01' AS day, 0.0 AS numerator, "
                    "0.0 AS denominator, 0 AS sides WHERE false"))
-    # Day and month rows per unit at the lowest level: months from the KPI's day sums, or for a
-    # month-only KPI from its elements' month sums. A unit counts only when both sides have data
-    # there, so a plant without a cost export cannot pull the enterprise's unit cost down by adding
-    # its output to the denominator alone. Sums are kept filtered to complete units for the roll-up.
+    # Month rows per unit at the lowest level: from the KPI's day sums, or for a month-only KPI from
+    # its elements' month sums.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE kpi_base AS
+        """CREATE OR REPLACE TEMP TABLE kpi_month AS
         WITH element_month AS (
             SELECT element_key, unit_key, CAST(date_trunc('month', day) AS DATE) AS month, SUM(value) AS value,
                    max(day) AS last_day
             FROM element_day WHERE element_key IN (SELECT element_key FROM kpi_term WHERE NOT daily)
-            GROUP BY ALL),
-        b AS (
+            GROUP BY ALL)
+        SELECT d.kpi_key, d.unit_key, CAST(date_trunc('month', d.day) AS DATE) AS period_start,
+               SUM(d.numerator) AS numerator, SUM(d.denominator) AS denominator, bit_or(d.sides) AS sides,
+               max(d.day) AS last_day
+        FROM kpi_day d JOIN kpi_dim m USING (kpi_key) WHERE m.monthly
+        GROUP BY d.kpi_key, d.unit_key, CAST(date_trunc('month', d.day) AS DATE)
+        UNION ALL
+        SELECT t.kpi_key, c.ancestor_key, e.month, SUM(t.num_coef * e.value), SUM(t.den_coef * e.value),
+               bit_or(t.side), max(e.last_day)
+        FROM element_month e
+        JOIN kpi_term t ON t.element_key = e.element_key AND NOT t.daily
+        JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank AND c.nearest
+        GROUP BY t.kpi_key, c.ancestor_key, e.month"""
+    )
+    # Day and month rows per unit at the lowest level, as the roll-up adds them. A unit counts only
+    # when both sides have data there, so a plant without a cost export cannot pull the enterprise's
+    # unit cost down by adding its output to the denominator alone: sums are filtered to complete
+    # units. A view (read per KPI, its rows clustered by KPI), so the day rows are not copied.
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW kpi_base AS
+        WITH b AS (
             SELECT kpi_key, unit_key, 0 AS grain, day AS period_start, numerator, denominator, sides,
                    day AS last_day
             FROM kpi_day
             UNION ALL
-            SELECT d.kpi_key, d.unit_key, 1, CAST(date_trunc('month', d.day) AS DATE), SUM(d.numerator),
-                   SUM(d.denominator), bit_or(d.sides), max(d.day)
-            FROM kpi_day d JOIN kpi_dim m USING (kpi_key) WHERE m.monthly
-            GROUP BY d.kpi_key, d.unit_key, CAST(date_trunc('month', d.day) AS DATE)
-            UNION ALL
-            SELECT t.kpi_key, c.ancestor_key, 1, e.month, SUM(t.num_coef * e.value), SUM(t.den_coef * e.value),
-                   bit_or(t.side), max(e.last_day)
-            FROM element_month e
-            JOIN kpi_term t ON t.element_key = e.element_key AND NOT t.daily
-            JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank AND c.nearest
-            GROUP BY t.kpi_key, c.ancestor_key, e.month),
+            SELECT kpi_key, unit_key, 1, period_start, numerator, denominator, sides, last_day FROM kpi_month),
         f AS (SELECT b.*, CASE WHEN m.kind = 'sum' THEN b.sides & 1 = 1 ELSE b.sides = 3 END AS complete
               FROM b JOIN kpi_dim m USING (kpi_key))
         SELECT kpi_key, unit_key, grain, period_start,
@@ -411,5 +419,6 @@ def compute(
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
         return _write(con, first, now, [k for k in summed if k not in factors], caps)
     finally:
+        con.execute("DROP VIEW IF EXISTS temp.kpi_base")
         for temp in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS temp.{temp}")

@@ -1,13 +1,15 @@
 """The KPI engine: elements once per (unit, production day), then every KPI, grain and level, set-based.
 
-Steps, each one SQL statement over integer keys (names are joined back only when writing):
-  element_day  every element per (unit, production day); shared daily sums (kpis.elements.SHARED)
-               are materialised first, so a big fact table is scanned once
-  kpi_day      numerator and denominator of every KPI per (unit at its lowest level, day)
-  kpi_base     the day grain, and months from those day sums (30x fewer rows than from elements)
-  kpi_sums     complete units rolled up to every ancestor by adding numerators and denominators
-  kpi_value    values and statuses, products of rolled-up factors (OEE), capability statistics
-A product KPI multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
+A few SQL statements over integer keys (names are joined back only when writing):
+  element_day   every element per (unit, production day); shared daily sums (kpis.elements.SHARED)
+                are materialised first, so a big fact table is scanned once
+  kpi_day       numerator and denominator of every KPI with a day grain per (unit at its lowest level,
+                day), one GROUP BY per KPI
+  kpi_month     months from those day sums (30x fewer rows than from elements); month-only KPIs from
+                their elements' month sums
+  roll-up       complete units added into every ancestor (org closure), one GROUP BY per KPI, streamed
+                with the units' own rows into one INSERT of kpi_value, with values and statuses
+A product KPI (OEE) multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
 characteristic at its lowest level, not rolled up. Nothing here knows about Dash or files.
 """
 
@@ -199,7 +201,7 @@ def _registry_frames(names: list[str], energy_variant: str, carbon_series: str) 
     term = pd.DataFrame(terms, columns=["kpi_key", "element_key", "num_coef", "den_coef", "side", "lowest_rank",
                                         "daily"]).astype({"num_coef": "float64", "den_coef": "float64"})
     component = pd.DataFrame([(key[k.id], key[c]) for k in kpis for c in k.components],
-                             columns=["kpi_key", "component_key"])
+                             columns=["kpi_key", "component_key"]).astype("int64")
     return {"kpi_dim": kpi_dim, "kpi_term": term, "kpi_component": component}
 
 

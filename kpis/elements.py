@@ -129,9 +129,10 @@ _FAILURES = "SELECT * FROM maintenance_event WHERE kind = 'corrective' AND start
 # Time to failure of each failure: operating time since the previous restoration of the same equipment
 # (since its first state record for its first failure), read off a running-seconds clock by ASOF joins.
 # Only units with failures get a clock. Times to failure are differences on it, so a clock started
-# later adds the same constant to both ends: an incremental compute starts each unit's clock at the
-# running interval at or before its earliest wanted failure or previous restoration, and reads the
-# whole history only for a unit with a wanted first failure.
+# at any running interval at or before the earliest instant looked up adds the same constant to both
+# ends: an incremental compute starts a unit's clock at its first running interval in the 62 days
+# before the recomputed month (read through zone maps) when that is at or before its earliest wanted
+# failure and previous restoration, and reads the unit's whole history otherwise.
 _shared("failure_ttf", f"""WITH failure AS (
     SELECT f.unit_id, q.state_unit, f.start_at,
            lag(f.end_at) OVER (PARTITION BY f.unit_id ORDER BY f.start_at) AS previous_end
@@ -143,16 +144,22 @@ bound AS (
     SELECT state_unit, least(min(previous_end), min(start_at)) AS bound_at FROM wanted
     GROUP BY ALL HAVING count(*) = count(previous_end)),
 clock_from AS (
-    SELECT b.state_unit, max(s.start_at) AS from_at
+    SELECT b.state_unit, min(s.start_at) AS from_at
     FROM bound b JOIN equipment_state s ON s.unit_id = b.state_unit AND s.state = 'running' AND s.start_at <= b.bound_at
+    WHERE s.start_at >= CAST(getvariable('kpi_first') AS TIMESTAMP) - INTERVAL 62 DAY
     GROUP BY ALL),
+running AS (
+    SELECT s.* FROM equipment_state s JOIN clock_from b ON b.state_unit = s.unit_id
+    WHERE s.state = 'running' AND s.start_at >= b.from_at
+      AND s.start_at >= CAST(getvariable('kpi_first') AS TIMESTAMP) - INTERVAL 62 DAY
+    UNION ALL
+    SELECT * FROM equipment_state WHERE state = 'running' AND unit_id IN (SELECT state_unit FROM wanted)
+      AND unit_id NOT IN (SELECT state_unit FROM clock_from)),
 clock AS (
-    SELECT s.unit_id, s.start_at, s.end_at, epoch(s.end_at) - epoch(s.start_at) AS length_s,
-           SUM(epoch(s.end_at) - epoch(s.start_at)) OVER (PARTITION BY s.unit_id ORDER BY s.start_at
-               ROWS UNBOUNDED PRECEDING) - (epoch(s.end_at) - epoch(s.start_at)) AS before_s
-    FROM equipment_state s LEFT JOIN clock_from b ON b.state_unit = s.unit_id
-    WHERE s.state = 'running' AND s.unit_id IN (SELECT state_unit FROM wanted)
-      AND (b.from_at IS NULL OR s.start_at >= b.from_at)),
+    SELECT unit_id, start_at, end_at, epoch(end_at) - epoch(start_at) AS length_s,
+           SUM(epoch(end_at) - epoch(start_at)) OVER (PARTITION BY unit_id ORDER BY start_at
+               ROWS UNBOUNDED PRECEDING) - (epoch(end_at) - epoch(start_at)) AS before_s
+    FROM running),
 at_failure AS (
     SELECT f.*, c.before_s + least(greatest(epoch(f.start_at) - epoch(c.start_at), 0), c.length_s) AS up_s
     FROM wanted f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at)

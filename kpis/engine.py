@@ -26,6 +26,7 @@ from kpis.registry import all_elements, all_kpis
 
 STATUS_PRIORITY = ("error", "not_planned", "insufficient", "no_data", "ok")
 GRAIN_KEY = {"day": 0, "month": 1}
+PER_KPI_ROWS = 500_000  # element rows from which one GROUP BY per KPI beats one for all KPIs
 
 
 def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
@@ -264,28 +265,26 @@ def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
         con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")
 
 
-def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
+def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame, per_kpi: bool) -> None:
     """kpi_day, kpi_month and the kpi_base view: numerators and denominators per unit at each KPI's lowest
     level, day and month."""
     # Numerator and denominator of the KPIs with a day grain per unit at the KPI's lowest level and
     # day: each element row meets the terms that use it and its one ancestor at the KPI's level
     # (itself when the data arrives there).
-    # One GROUP BY per KPI, over its own elements' rows only (element_day is clustered by element):
-    # each hash table holds one KPI's units and days, which is faster than one table for all KPIs.
+    # Big inputs: one GROUP BY per KPI, over its own elements' rows only (element_day is clustered by
+    # element), so each hash table holds one KPI's units and days: faster than one table for all KPIs.
+    # Small inputs (an incremental month): one GROUP BY, as the per-KPI statements' overhead dominates.
     daily = term[term["daily"]]
     parts = [
-        f"""SELECT {int(kpi_key)} AS kpi_key, c.ancestor_key AS unit_key, e.day, SUM(t.num_coef * e.value) AS numerator,
+        f"""SELECT t.kpi_key, c.ancestor_key AS unit_key, e.day, SUM(t.num_coef * e.value) AS numerator,
                SUM(t.den_coef * e.value) AS denominator, bit_or(t.side) AS sides
         FROM element_day e
-        JOIN kpi_term t ON t.element_key = e.element_key AND t.kpi_key = {int(kpi_key)}
+        JOIN kpi_term t ON t.element_key = e.element_key AND t.daily{f" AND t.kpi_key = {int(kpi_key)}" if per_kpi else ""}
         JOIN unit_closure c ON c.descendant_key = e.unit_key AND c.ancestor_rank = t.lowest_rank AND c.nearest
-        WHERE e.element_key IN ({", ".join(str(int(k)) for k in sorted(set(rows["element_key"])))})
-        GROUP BY c.ancestor_key, e.day"""
-        for kpi_key, rows in daily.groupby("kpi_key")]
-    con.execute("CREATE OR REPLACE TEMP TABLE kpi_day AS "
-                + ("\nUNION ALL\n".join(parts) if parts else
-                   "SELECT 0 AS kpi_key, 0 AS unit_key, DATE '2000-01-01' AS day, 0.0 AS numerator, "
-                   "0.0 AS denominator, 0 AS sides WHERE false"))
+        WHERE e.element_key IN ({", ".join(str(int(k)) for k in sorted(set(rows["element_key"]))) or "NULL"})
+        GROUP BY t.kpi_key, c.ancestor_key, e.day"""
+        for kpi_key, rows in (daily.groupby("kpi_key") if per_kpi else [(None, daily)])]
+    con.execute("CREATE OR REPLACE TEMP TABLE kpi_day AS " + "\nUNION ALL\n".join(parts))
     # Month rows per unit at the lowest level: from the KPI's day sums, or for a month-only KPI from
     # its elements' month sums.
     con.execute(
@@ -331,22 +330,24 @@ def _roll_up(con: duckdb.DuckDBPyConnection, term: pd.DataFrame) -> None:
     )
 
 
-def _sums_sql(kpi_keys: list[int]) -> str:
+def _sums_sql(kpi_keys: list[int], per_kpi: bool) -> str:
     """Rolled-up sums of the given KPIs: every unit's own row, and complete units added into their
-    ancestors (a base row is one unit), one GROUP BY per KPI like kpi_day."""
-    keys = ", ".join(str(int(k)) for k in kpi_keys) or "NULL"
-    own = f"SELECT * FROM kpi_base WHERE kpi_key IN ({keys}) AND unit_key NOT IN (SELECT unit_key FROM unit_irregular)"
+    ancestors (a base row is one unit), one GROUP BY per KPI for big inputs like kpi_day."""
+    def keys(ks: list[int]) -> str:
+        return ", ".join(str(int(k)) for k in ks) or "NULL"
+    own = f"SELECT * FROM kpi_base WHERE kpi_key IN ({keys(kpi_keys)}) AND unit_key NOT IN (SELECT unit_key FROM unit_irregular)"
     parts = [own]
     parts += [f"""SELECT b.kpi_key, r.ancestor_key, b.grain, b.period_start, SUM(b.numerator), SUM(b.denominator),
                count(*), SUM(b.n_complete), max(b.last_day), bool_or(b.any_den), SUM(b.raw_denominator)
-        FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key WHERE b.kpi_key = {int(k)}
-        GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start""" for k in kpi_keys]
+        FROM kpi_base b JOIN unit_rollup r ON r.descendant_key = b.unit_key WHERE b.kpi_key IN ({keys(group)})
+        GROUP BY b.kpi_key, r.ancestor_key, b.grain, b.period_start"""
+              for group in ([[k] for k in kpi_keys] if per_kpi else [kpi_keys])]
     return "(" + "\nUNION ALL\n".join(parts) + ")"
 
 
-def _products(con: duckdb.DuckDBPyConnection, factors: list[int]) -> None:
+def _products(con: duckdb.DuckDBPyConnection, factors: list[int], per_kpi: bool) -> None:
     """kpi_product: a product KPI (OEE) per unit and period, the product of its rolled-up factors."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_factor_sums AS SELECT * FROM {_sums_sql(factors)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_factor_sums AS SELECT * FROM {_sums_sql(factors, per_kpi)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE kpi_product AS
         WITH n AS ({_status_sql("kpi_factor_sums")})
@@ -365,7 +366,8 @@ def _products(con: duckdb.DuckDBPyConnection, factors: list[int]) -> None:
     )
 
 
-def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], caps: list[str]) -> int:
+def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], per_kpi: bool,
+           caps: list[str]) -> int:
     """Replace the snapshots (all, or from `first` on) in one transaction; returns the rows written."""
     con.begin()
     try:
@@ -378,7 +380,7 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, re
             SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
                    n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
                    n.n_units, n.n_complete
-            FROM ({_status_sql(_sums_sql(rest))}
+            FROM ({_status_sql(_sums_sql(rest, per_kpi))}
                   UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
             JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)""",
             {"now": now},
@@ -411,15 +413,16 @@ def compute(
     _load_frames(con, frames)
     try:
         _elements(con, first)
-        _roll_up(con, frames["kpi_term"])
+        per_kpi = con.execute("SELECT count(*) FROM element_day").fetchall()[0][0] > PER_KPI_ROWS
+        _roll_up(con, frames["kpi_term"], per_kpi)
         summed = sorted(set(frames["kpi_term"]["kpi_key"]))
         factors = sorted(set(frames["kpi_component"]["component_key"]) & set(summed))
-        _products(con, factors)
+        _products(con, factors, per_kpi)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
-        return _write(con, first, now, [k for k in summed if k not in factors], caps)
+        return _write(con, first, now, [k for k in summed if k not in factors], per_kpi, caps)
     finally:
         con.execute("DROP VIEW IF EXISTS temp.kpi_base")
         for temp in _TEMPS:

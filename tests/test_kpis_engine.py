@@ -2,7 +2,7 @@
 the production-day macro.
 
 Maintenance plant (hand-built below): ENT > P1 > W1 > lines L1 (equipment E1) and L2 (E2). The MES records
-states per line: each line runs 09:00-17:00 every day from 2025-01-01 to 2025-03-31, so an equipment's
+states per line: each line runs 09:00-17:00 every day from 2024-10-01 to 2025-03-31, so an equipment's
 operating time is its line's running time.
   E1 failures: 2025-01-20 10:00-10:30, 2025-02-27 16:30-20:00 (restored after the line stopped, at 20:00),
       then 10:00-10:30 on March 3, 5, 7, 10, 12 and 14. Times to failure in March:
@@ -13,9 +13,10 @@ operating time is its line's running time.
       Mar 12, Mar 14 likewise 15.5 h each
       MTTF March = (25 + 15.5 + 15.5 + 23.5 + 15.5 + 15.5) / 6 = 110.5 / 6 h
   E2 has its first failure on 2025-03-04 12:00-12:30: its TTF counts from its line's first running record,
-      2025-01-01 09:00: 62 days x 8 h + 3 h = 499 h.
-An incremental compute from March starts E1's running clock at Feb 27 (the interval before its earliest
-previous restoration) and E2's at the beginning: both must give the full compute's snapshots.
+      2024-10-01 09:00: 154 days (Oct 1 - Mar 3) x 8 h + 3 h = 1235 h.
+An incremental compute from March starts E1's running clock at 2024-12-30 09:00 (its first running interval
+in the 62 days before March), not at its first record, and E2's at the beginning (a first failure): both
+must give the full compute's snapshots.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def maintenance() -> duckdb.DuckDBPyConnection:
     _org(con, [("ENT", None, "enterprise"), ("P1", "ENT", "plant"), ("W1", "P1", "workshop"),
                ("L1", "W1", "line"), ("L2", "W1", "line"), ("E1", "L1", "equipment"), ("E2", "L2", "equipment")])
     states = []
-    day = date(2025, 1, 1)
+    day = date(2024, 10, 1)
     while day <= date(2025, 3, 31):
         start = datetime.combine(day, datetime.min.time()) + timedelta(hours=9)
         states += [(line, start, start + timedelta(hours=8), "running") for line in ("L1", "L2")]
@@ -67,7 +68,7 @@ def test_time_to_failure_by_hand(maintenance):
     value, numerator, denominator, status = kpi(maintenance, "mttf", "E1", "month", "2025-03-01")
     assert status == "ok" and denominator == 6
     assert numerator == pytest.approx(110.5) and value == pytest.approx(110.5 / 6)
-    assert kpi(maintenance, "mttf", "E2", "month", "2025-03-01")[1] == pytest.approx(499)  # 1 failure: insufficient
+    assert kpi(maintenance, "mttf", "E2", "month", "2025-03-01")[1] == pytest.approx(1235)  # 1 failure: insufficient
 
 
 def test_incremental_time_to_failure_reads_a_bounded_history_and_equals_full(maintenance):
@@ -111,3 +112,16 @@ def test_production_day_macro_matches_the_interval_arithmetic(minutes):
         got, expected = con.execute(f"SELECT prod_day(?), CAST(? - INTERVAL {minutes} MINUTE AS DATE)",
                                     [ts, ts]).fetchall()[0]
         assert got == expected, ts
+
+
+def test_one_group_by_per_kpi_gives_the_same_snapshots(maintenance, monkeypatch):
+    """Big inputs group each KPI on its own (PER_KPI_ROWS); small ones all at once: same snapshots."""
+    con = maintenance
+    con.execute("INSERT INTO org_unit VALUES ('W2', 'P1', 'workshop', 'W2', 'W2', 1, NULL)")
+    engine.compute(con)
+    together = con.execute(SNAPSHOT).fetchall()
+    monkeypatch.setattr(engine, "PER_KPI_ROWS", 0)
+    engine.compute(con)
+    assert con.execute(SNAPSHOT).fetchall() == together
+    engine.compute(con, since=date(2025, 3, 10))
+    assert con.execute(SNAPSHOT).fetchall() == together

@@ -10,11 +10,34 @@ from __future__ import annotations
 from kpis.reference import NCV_VARIANT
 from kpis.registry import Element, element
 
+# Daily sums that several elements read: the engine materialises each once per compute, before the
+# elements (and as a view otherwise), so a big fact table is scanned once, not once per element.
+# `getvariable('kpi_first')` is the first day an incremental compute recomputes (NULL when full).
+SHARED: dict[str, str] = {}
+
+
+def _shared(name: str, sql: str) -> str:
+    SHARED[name] = sql
+    return name
+
+
+_shared("state_day", "SELECT unit_id, prod_day(start_at) AS day, state, SUM(epoch(end_at) - epoch(start_at)) AS seconds "
+        "FROM equipment_state WHERE start_at >= COALESCE(CAST(getvariable('kpi_first') AS TIMESTAMP), '-infinity') "
+        "GROUP BY ALL")
+# quantity_ncv / ncv_kj: the readings that carry a measured calorific value (natural gas), kept apart so the
+# energy element can convert them by it and the rest by the meter's value or the table coefficient.
+_shared("meter_day", "SELECT meter_id, prod_day(start_at) AS day, SUM(quantity) AS quantity, "
+        "SUM(quantity) FILTER (WHERE ncv_kj_m3 IS NOT NULL) AS quantity_ncv, "
+        "SUM(quantity * ncv_kj_m3) AS ncv_kj FROM energy_reading GROUP BY ALL")
+_shared("production_day", "SELECT unit_id, prod_day(start_at) AS day, product_id, SUM(produced_qty) AS produced_qty, "
+        "SUM(good_qty) AS good_qty, SUM(scrap_qty) AS scrap_qty, SUM(rework_qty) AS rework_qty "
+        "FROM production_record GROUP BY ALL")
+
 
 def _production(name: str, expr: str, unit: str, description: str) -> Element:
     return element(Element(
         name, unit, description,
-        f"SELECT unit_id, prod_day(start_at) AS day, SUM({expr}) AS value FROM production_record GROUP BY ALL",
+        f"SELECT unit_id, day, SUM({expr}) AS value FROM production_day GROUP BY ALL",
         "line", (f"production_record.{expr}", "production_record.start_at"),
     ))
 
@@ -23,8 +46,7 @@ def _state(name: str, states: tuple[str, ...], description: str) -> Element:
     listed = ", ".join(f"'{s}'" for s in states)
     return element(Element(
         name, "s", description,
-        "SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value "
-        f"FROM equipment_state WHERE state IN ({listed}) GROUP BY ALL",
+        f"SELECT unit_id, day, SUM(seconds) AS value FROM state_day WHERE state IN ({listed}) GROUP BY ALL",
         "line", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"),
     ))
 
@@ -36,14 +58,14 @@ _production("rework_qty", "rework_qty", "件", "RQ rework quantity")
 
 element(Element(
     "pru_pq_s", "s", "PRU × PQ: ideal cycle time times produced quantity (ISO 22400 effectiveness numerator)",
-    "SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(p.ideal_cycle_s * r.produced_qty) AS value "
-    "FROM production_record r JOIN product p USING (product_id) GROUP BY ALL",
+    "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.produced_qty) AS value "
+    "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
     "line", ("production_record.produced_qty", "product.ideal_cycle_s"),
 ))
 element(Element(
     "std_h", "h", "Standard hours earned: Σ ideal cycle time × good quantity / 3600",
-    "SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(p.ideal_cycle_s * r.good_qty) / 3600.0 AS value "
-    "FROM production_record r JOIN product p USING (product_id) GROUP BY ALL",
+    "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.good_qty) / 3600.0 AS value "
+    "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
     "line", ("production_record.good_qty", "product.ideal_cycle_s"),
 ))
 
@@ -75,9 +97,9 @@ element(Element(
     "Comprehensive energy: Σ metered quantity × GB/T 2589-2020 coefficient of its medium "
     "(electricity at the configured variant, 当量值 by default; natural gas by the measured low calorific value "
     "÷ 29 307.6 kJ/kgce where the reading or its meter carries one, else 1.3300 kgce/m³)",
-    "SELECT m.unit_id, prod_day(r.start_at) AS day, "
-    "SUM(r.quantity * COALESCE(COALESCE(r.ncv_kj_m3, m.ncv_kj_m3) * h.kgce_per_unit, c.kgce_per_unit)) AS value "
-    "FROM energy_reading r JOIN meter m USING (meter_id) "
+    "SELECT m.unit_id, r.day, SUM(COALESCE(r.ncv_kj * h.kgce_per_unit, r.quantity_ncv * c.kgce_per_unit, 0) "
+    "+ (r.quantity - COALESCE(r.quantity_ncv, 0)) * COALESCE(m.ncv_kj_m3 * h.kgce_per_unit, c.kgce_per_unit)) AS value "
+    "FROM meter_day r JOIN meter m USING (meter_id) "
     "JOIN energy_coefficient c ON c.medium = m.medium "
     "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) "
     f"LEFT JOIN energy_coefficient h ON h.medium = m.medium AND h.variant = '{NCV_VARIANT}' GROUP BY ALL",
@@ -105,36 +127,55 @@ element(Element(
 # else its line's: on a flow line every station runs while the line runs. Above equipment level the
 # reliability KPIs are pooled (Σ operating time of the equipment / Σ their failures, the fleet MTBF),
 # not the time between stops of the line.
-_EQUIPMENT = """equipment AS (
-    SELECT e.unit_id, e.parent_id, CASE WHEN o.unit_id IS NULL THEN e.parent_id ELSE e.unit_id END AS state_unit
+_shared("equipment_state_unit", """SELECT e.unit_id, e.parent_id,
+        CASE WHEN o.unit_id IS NULL THEN e.parent_id ELSE e.unit_id END AS state_unit
     FROM org_unit e LEFT JOIN (SELECT DISTINCT unit_id FROM equipment_state) o ON o.unit_id = e.unit_id
-    WHERE e.level = 'equipment')"""
-_OPERATING = f"""WITH {_EQUIPMENT},
-running AS (
-    SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value
-    FROM equipment_state WHERE state = 'running' GROUP BY ALL),
-operating AS (SELECT q.unit_id, q.parent_id, r.day, r.value FROM equipment q JOIN running r ON r.unit_id = q.state_unit)"""
+    WHERE e.level = 'equipment'""")
+_OPERATING = """WITH operating AS (
+    SELECT q.unit_id, q.parent_id, r.day, r.seconds AS value
+    FROM equipment_state_unit q JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running')"""
 _FAILURES = "SELECT * FROM maintenance_event WHERE kind = 'corrective' AND start_at IS NOT NULL"
 # Time to failure of each failure: operating time since the previous restoration of the same equipment
 # (since its first state record for its first failure), read off a running-seconds clock by ASOF joins.
-_TTF = f"""WITH {_EQUIPMENT},
+# Only units with failures get a clock. Times to failure are differences on it, so a clock started
+# at any running interval at or before the earliest instant looked up adds the same constant to both
+# ends: an incremental compute starts a unit's clock at its first running interval in the 62 days
+# before the recomputed month (read through zone maps) when that is at or before its earliest wanted
+# failure and previous restoration, and reads the unit's whole history otherwise.
+_shared("failure_ttf", f"""WITH failure AS (
+    SELECT f.unit_id, q.state_unit, f.start_at,
+           lag(f.end_at) OVER (PARTITION BY f.unit_id ORDER BY f.start_at) AS previous_end
+    FROM ({_FAILURES}) f JOIN equipment_state_unit q USING (unit_id)),
+wanted AS (
+    SELECT * FROM failure
+    WHERE getvariable('kpi_first') IS NULL OR prod_day(start_at) >= getvariable('kpi_first')),
+bound AS (
+    SELECT state_unit, least(min(previous_end), min(start_at)) AS bound_at FROM wanted
+    GROUP BY ALL HAVING count(*) = count(previous_end)),
+clock_from AS (
+    SELECT b.state_unit, min(s.start_at) AS from_at
+    FROM bound b JOIN equipment_state s ON s.unit_id = b.state_unit AND s.state = 'running' AND s.start_at <= b.bound_at
+    WHERE s.start_at >= CAST(getvariable('kpi_first') AS TIMESTAMP) - INTERVAL 62 DAY
+    GROUP BY ALL),
+running AS (
+    SELECT s.* FROM equipment_state s JOIN clock_from b ON b.state_unit = s.unit_id
+    WHERE s.state = 'running' AND s.start_at >= b.from_at
+      AND s.start_at >= CAST(getvariable('kpi_first') AS TIMESTAMP) - INTERVAL 62 DAY
+    UNION ALL
+    SELECT * FROM equipment_state WHERE state = 'running' AND unit_id IN (SELECT state_unit FROM wanted)
+      AND unit_id NOT IN (SELECT state_unit FROM clock_from)),
 clock AS (
     SELECT unit_id, start_at, end_at, epoch(end_at) - epoch(start_at) AS length_s,
            SUM(epoch(end_at) - epoch(start_at)) OVER (PARTITION BY unit_id ORDER BY start_at
                ROWS UNBOUNDED PRECEDING) - (epoch(end_at) - epoch(start_at)) AS before_s
-    FROM equipment_state WHERE state = 'running'),
-failure AS (
-    SELECT f.unit_id, q.state_unit, f.start_at,
-           lag(f.end_at) OVER (PARTITION BY f.unit_id ORDER BY f.start_at) AS previous_end
-    FROM ({_FAILURES}) f JOIN equipment q USING (unit_id)),
+    FROM running),
 at_failure AS (
     SELECT f.*, c.before_s + least(greatest(epoch(f.start_at) - epoch(c.start_at), 0), c.length_s) AS up_s
-    FROM failure f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at),
-ttf AS (
-    SELECT a.unit_id, prod_day(a.start_at) AS day,
-           a.up_s - COALESCE(c.before_s + least(greatest(epoch(a.previous_end) - epoch(c.start_at), 0), c.length_s),
-                             0) AS ttf_s
-    FROM at_failure a ASOF LEFT JOIN clock c ON c.unit_id = a.state_unit AND a.previous_end >= c.start_at)"""
+    FROM wanted f ASOF JOIN clock c ON c.unit_id = f.state_unit AND f.start_at >= c.start_at)
+SELECT a.unit_id, prod_day(a.start_at) AS day,
+       a.up_s - COALESCE(c.before_s + least(greatest(epoch(a.previous_end) - epoch(c.start_at), 0), c.length_s),
+                         0) AS ttf_s
+FROM at_failure a ASOF LEFT JOIN clock c ON c.unit_id = a.state_unit AND a.previous_end >= c.start_at""")
 _EVENTS = """SELECT unit_id, prod_day(start_at) AS day,
     SUM(CASE WHEN kind = 'corrective' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS cmt_s,
     SUM(CASE WHEN kind = 'preventive' THEN epoch(end_at) - epoch(start_at) ELSE 0 END) AS pmt_s
@@ -155,25 +196,25 @@ element(Element(
     "FE failure events: corrective maintenance events by the day of the failure. Operating days without a "
     "failure count 0 while the equipment's line reports maintenance, so failure-free equipment stays in the "
     "pooled MTBF",
-    f"""{_OPERATING},
-    span AS (SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
-             FROM maintenance_event m JOIN equipment q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
+    f"""WITH span AS (
+        SELECT q.parent_id, min(prod_day(m.start_at)) AS first_day, max(prod_day(m.start_at)) AS last_day
+        FROM maintenance_event m JOIN equipment_state_unit q USING (unit_id) WHERE m.start_at IS NOT NULL GROUP BY ALL)
     SELECT unit_id, day, SUM(n) AS value FROM (
         SELECT unit_id, prod_day(start_at) AS day, 1.0 AS n FROM ({_FAILURES})
-        UNION ALL
-        SELECT o.unit_id, o.day, 0.0 FROM operating o JOIN span s USING (parent_id)
-        WHERE o.day BETWEEN s.first_day AND s.last_day)
+        UNION ALL  -- operating days of the equipment under a line with maintenance records (span first: few lines)
+        SELECT q.unit_id, r.day, 0.0 FROM span s JOIN equipment_state_unit q USING (parent_id)
+        JOIN state_day r ON r.unit_id = q.state_unit AND r.state = 'running' AND r.day BETWEEN s.first_day AND s.last_day)
     GROUP BY ALL""",
     "equipment", _MAINTENANCE,
 ))
 element(Element(
     "ttf_s", "s", "TTF time to failure: operating time from the previous restoration to the failure, per failure",
-    f"{_TTF} SELECT unit_id, day, SUM(ttf_s) AS value FROM ttf GROUP BY ALL",
+    "SELECT unit_id, day, SUM(ttf_s) AS value FROM failure_ttf GROUP BY ALL",
     "equipment", (*_MAINTENANCE, "equipment_state.state"),
 ))
 element(Element(
     "ttf_count", "次", "Failures with a known time to failure (the equipment's running time is recorded)",
-    f"{_TTF} SELECT unit_id, day, CAST(count(*) AS DOUBLE) AS value FROM ttf WHERE ttf_s IS NOT NULL GROUP BY ALL",
+    "SELECT unit_id, day, CAST(count(*) AS DOUBLE) AS value FROM failure_ttf WHERE ttf_s IS NOT NULL GROUP BY ALL",
     "equipment", (*_MAINTENANCE, "equipment_state.state"),
 ))
 element(Element(
@@ -266,19 +307,20 @@ element(Element(
 ))
 
 
+# Readings are summed per meter and production day first (meter_day), so the dated-factor lookup
+# runs on thousands of rows instead of millions of 15-minute readings, once for both scopes.
+_shared("carbon_day", "SELECT m.unit_id, d.day, f.scope, SUM(d.quantity * f.kgco2_per_unit) AS kg "
+        "FROM meter_day d JOIN meter m USING (meter_id) "
+        "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
+        "ON f.medium = m.medium AND year(d.day) >= f.year GROUP BY ALL")
+
+
 def _carbon(name: str, scope: int) -> Element:
     return element(Element(
         name, "kgCO2",
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
         "(the latest published year at or before the reading's year)",
-        # Readings are summed per meter and production day first, so the dated-factor lookup runs on
-        # thousands of rows instead of millions of 15-minute readings.
-        "WITH d AS (SELECT meter_id, prod_day(start_at) AS day, SUM(quantity) AS quantity "
-        "FROM energy_reading GROUP BY ALL) "
-        "SELECT m.unit_id, d.day, SUM(d.quantity * f.kgco2_per_unit) AS value "
-        "FROM d JOIN meter m USING (meter_id) "
-        "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
-        f"ON f.medium = m.medium AND year(d.day) >= f.year WHERE f.scope = {scope} GROUP BY ALL",
+        f"SELECT unit_id, day, kg AS value FROM carbon_day WHERE scope = {scope}",
         "workshop", ("energy_reading.quantity", "meter.medium"),
     ))
 
@@ -456,7 +498,7 @@ _from("green_kwh", "kWh", "Green electricity: on-site renewable used on site + g
       ("green_electricity.quantity_kwh", "green_electricity.month_on"))
 element(Element(
     "electricity_kwh", "kWh", "Electricity consumed: Σ readings of the electricity meters (kWh)",
-    "SELECT m.unit_id, prod_day(r.start_at) AS day, SUM(r.quantity) AS value "
-    "FROM energy_reading r JOIN meter m USING (meter_id) WHERE m.medium = 'electricity' GROUP BY ALL",
+    "SELECT m.unit_id, r.day, SUM(r.quantity) AS value "
+    "FROM meter_day r JOIN meter m USING (meter_id) WHERE m.medium = 'electricity' GROUP BY ALL",
     "workshop", ("energy_reading.quantity", "meter.medium"),
 ))

@@ -24,7 +24,8 @@ from connectors.schema import LEVELS
 from kpis.elements import SHARED
 from kpis.registry import all_elements, all_kpis
 
-STATUS_PRIORITY = ("error", "not_planned", "insufficient", "no_data", "ok")
+PARTIAL_AFTER_DAYS = 7  # a mixed KPI's first month is partial when its daily data starts later than this
+STATUS_PRIORITY = ("error", "not_planned", "insufficient", "partial", "no_data", "ok")
 GRAIN_KEY = {"day": 0, "month": 1}
 PER_KPI_ROWS = 500_000  # element rows from which one GROUP BY per KPI beats one for all KPIs
 
@@ -366,6 +367,86 @@ def _products(con: duckdb.DuckDBPyConnection, factors: list[int], per_kpi: bool)
     )
 
 
+# Streams with records on every working day, so their first day says when the data starts. Event streams
+# (maintenance postings, complaints) start with their first event, which says nothing about coverage.
+CONTINUOUS = frozenset({"production_record", "equipment_state", "energy_reading", "inventory_snapshot",
+                        "planned_time", "labor_time"})
+
+
+def mixed_kpis() -> dict[str, list[str]]:
+    """KPIs pairing monthly ERP data with daily data: id -> the names of their daily elements.
+
+    Such a KPI is wrong in the month its daily data starts (a whole month's cost over part of its output).
+    """
+    from connectors.schema import STREAMS
+
+    elements = all_elements()
+
+    def monthly(name: str) -> bool:
+        tables = {s.split(".")[0] for s in elements[name].source}
+        return bool(tables) and all(t in STREAMS and STREAMS[t].time_column == "month_on" for t in tables)
+
+    def continuous(name: str) -> bool:
+        return any(s.split(".")[0] in CONTINUOUS for s in elements[name].source)
+
+    out = {}
+    for k in all_kpis().values():
+        names = sorted(set(k.numerator) | set(k.denominator))
+        daily = [n for n in names if not monthly(n) and continuous(n)]
+        if k.kind == "ratio" and daily and any(monthly(n) for n in names):
+            out[k.id] = daily
+    return out
+
+
+def _data_starts(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
+    """Keep element_data_start: the first production day each element has data for each unit.
+
+    Rebuilt by a full compute; an incremental one only adds units and elements seen for the first
+    time, or an earlier day (older data loaded late: `since` then reaches back to it).
+    """
+    con.execute("CREATE TABLE IF NOT EXISTS element_data_start (element VARCHAR, unit_id VARCHAR, first_day DATE)")
+    names = sorted(all_elements())
+    con.execute("CREATE OR REPLACE TEMP TABLE element_names AS SELECT unnest(?) AS element, "
+                "CAST(generate_subscripts(?, 1) - 1 AS INTEGER) AS element_key", [names, names])
+    found = """SELECT n.element, u.unit_id, min(e.day) AS first_day FROM element_day e
+               JOIN element_names n USING (element_key) JOIN unit_dim u USING (unit_key) GROUP BY ALL"""
+    if not first:
+        con.execute("DELETE FROM element_data_start")
+        con.execute(f"INSERT INTO element_data_start {found}")
+        return
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE element_found AS {found}""")
+    con.execute("""UPDATE element_data_start s SET first_day = f.first_day FROM element_found f
+                   WHERE s.element = f.element AND s.unit_id = f.unit_id AND f.first_day < s.first_day""")
+    con.execute("""INSERT INTO element_data_start SELECT * FROM element_found f WHERE NOT EXISTS (
+                   SELECT 1 FROM element_data_start s WHERE s.element = f.element AND s.unit_id = f.unit_id)""")
+    con.execute("DROP TABLE IF EXISTS temp.element_found")
+
+
+def _mark_partial_months(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
+    """A mixed KPI's month in which its daily data starts after the first week is 'partial'.
+
+    Such a month has no value and is kept out of every window. The first week is allowed to be empty
+    because a plant may simply not produce then (国庆 is 1-7 October), which is no reason to drop a month.
+    A unit's start is the latest of its daily elements' starts, each the earliest over its subtree.
+    """
+    pairs = [(k, e) for k, names in mixed_kpis().items() for e in names]
+    if not pairs:
+        return
+    con.execute(
+        f"""UPDATE kpi_value v SET status = 'partial', value = NULL FROM (
+            WITH p AS (SELECT unnest($kpis) AS kpi_id, unnest($elements) AS element),
+            per_element AS (
+                SELECT p.kpi_id, c.ancestor AS unit_id, p.element, min(s.first_day) AS first_day
+                FROM p JOIN element_data_start s USING (element) JOIN org_closure c ON c.descendant = s.unit_id
+                GROUP BY ALL)
+            SELECT kpi_id, unit_id, max(first_day) AS first_day FROM per_element GROUP BY ALL) d
+        WHERE v.grain = 'month' AND v.kpi_id = d.kpi_id AND v.unit_id = d.unit_id AND v.status = 'ok'
+          AND d.first_day > v.period_start + INTERVAL ({PARTIAL_AFTER_DAYS}) DAY
+          AND d.first_day < v.period_start + INTERVAL 1 MONTH
+          AND v.period_start >= COALESCE($first, DATE '0001-01-01')""",
+        {"kpis": [k for k, _ in pairs], "elements": [e for _, e in pairs], "first": first})
+
+
 def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], per_kpi: bool,
            caps: list[str]) -> int:
     """Replace the snapshots (all, or from `first` on) in one transaction; returns the rows written."""
@@ -389,6 +470,8 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, re
             written += con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value,
                 numerator, denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
                 FROM kpi_capability""", [now]).fetchall()[0][0]
+        _data_starts(con, first)
+        _mark_partial_months(con, first)
         con.commit()
     except BaseException:
         con.rollback()

@@ -24,7 +24,9 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
         k = kpis.get(kpi_id)
         if k is None or k.kind == "product":
             continue
-        has = g[g["status"] != "no_data"]
+        # A partial month (its daily data starts inside the month, its monthly data covers all of it)
+        # would pair a whole month's cost with part of its output: it is left out of every window.
+        has = g[~g["status"].isin(("no_data", "partial"))]
         num = has["numerator"].sum() if len(has) else None
         den = has["denominator"].sum() if (len(has) and k.kind == "ratio") else None
         if not len(has):

@@ -125,3 +125,49 @@ def test_one_group_by_per_kpi_gives_the_same_snapshots(maintenance, monkeypatch)
     assert con.execute(SNAPSHOT).fetchall() == together
     engine.compute(con, since=date(2025, 3, 10))
     assert con.execute(SNAPSHOT).fetchall() == together
+
+
+def test_a_month_whose_daily_data_starts_after_its_first_week_is_partial(golden_dir):
+    """ERP books January's whole cost; MES data starting on 20 January would make January's unit cost 3x too
+    high. January is 'partial' (no value, left out of windows); February, fully covered, is 'ok'."""
+    from cockpit import config
+    from cockpit.writer import Writer
+    from kpis.windows import window_values
+    from kpis.periods import Window
+    from tests.conftest import kpi
+
+    production = golden_dir / "production_record.csv"
+    lines = production.read_text(encoding="utf-8").splitlines()
+    moved = [lines[0]] + [ln.replace("2025-01-06", "2025-01-20") for ln in lines[1:]]
+    moved += ["R11,L1,A,O1,2025-02-03 09:00:00,2025-02-03 15:00:00,600,560,30,10",  # February: twice the output
+              "R12,L2,B,O2,2025-02-03 08:00:00,2025-02-03 11:00:00,720,648,72,0"]
+    production.write_text("\n".join(moved) + "\n", encoding="utf-8")
+    cost = golden_dir / "operating_cost.csv"
+    rows = cost.read_text(encoding="utf-8").splitlines()
+    cost.write_text("\n".join(rows + [r.replace("2025-01-01", "2025-02-01") for r in rows[1:]]) + "\n", encoding="utf-8")
+    writer = Writer(config.load(golden_dir / "cockpit.toml", environ={}), clock=lambda: datetime(2025, 3, 10, 12))
+    try:
+        writer.load()
+        writer.compute()
+        con = writer.con
+        january = kpi(con, "unit_operating_cost", "P1", period="2025-01-01")
+        assert january[0] is None and january[3] == "partial"
+        assert kpi(con, "unit_operating_cost", "P1", period="2025-02-01")[0] == pytest.approx(60000 / 1208)
+        assert kpi(con, "unit_operating_cost", "ENT", period="2025-01-01")[3] == "partial"  # rolled up too
+        assert kpi(con, "good_output", "P1", period="2025-01-01")[3] == "ok"  # daily data alone is fine
+        monthly = con.execute("SELECT * FROM kpi_value WHERE grain = 'month'").df()
+        both = window_values(monthly, Window(date(2025, 1, 1), date(2025, 2, 28)))
+        row = both[(both["kpi_id"] == "unit_operating_cost") & (both["unit_id"] == "P1")].iloc[0]
+        # February only: (60000 + 60000) / (604 + 1208) = 66.2 would count January's whole cost for 14 days
+        assert row["value"] == pytest.approx(60000 / 1208) and row["months"] == 1
+        writer.compute(since=date(2025, 2, 3))  # incremental: January keeps its state
+        assert kpi(con, "unit_operating_cost", "P1", period="2025-01-01")[3] == "partial"
+    finally:
+        writer.close()
+
+
+def test_data_starting_in_the_first_week_keeps_the_month(golden_loaded):
+    """The golden plant's MES data starts on 6 January (the first week may be a holiday, 国庆 or 元旦)."""
+    from tests.conftest import kpi
+
+    assert kpi(golden_loaded.con, "unit_operating_cost", "P1")[3] == "ok"

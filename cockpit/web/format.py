@@ -6,7 +6,7 @@ import math
 
 from cockpit.web.i18n import t
 
-STATUS_KEYS = {"no_data", "error", "not_applicable", "not_planned", "insufficient"}
+STATUS_KEYS = {"no_data", "error", "not_applicable", "not_planned", "insufficient", "partial"}
 
 
 def number(value: float | None, decimals: int = 1) -> str:

@@ -15,6 +15,7 @@ STRINGS = {
     "not_applicable": ("不适用", "Not applicable"),
     "not_planned": ("无计划", "Not planned"),
     "insufficient": ("数据不足", "Insufficient data"),
+    "partial": ("本月数据不全", "Partial month"),
     "oee_by_plant": ("各工厂设备综合效率 OEE", "OEE by plant"),
     "energy_trend": ("综合能耗趋势 (tce/日)", "Energy consumption (tce/day)"),
     "output_vs_plan": ("产量与计划 (件/日)", "Output vs plan (units/day)"),

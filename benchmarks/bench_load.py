@@ -2,11 +2,11 @@
 
 For each size it measures, each in a fresh process (so peak RSS belongs to one measurement):
   * duckdb:  `CREATE TABLE t AS SELECT * FROM read_csv(file, all_varchar = true)` into a new store file;
-  * keyed:   run_connector for an MES production connector into a new store holding the demo plant's
-             master data, production_record as schema.py declares it (with its PRIMARY KEY): scan and
-             hash, read, map, parse, validate, quarantine, upsert, commit;
-  * unkeyed: the same with production_record created without the PRIMARY KEY, which the loader then
-             keeps unique itself (connectors/loader.py, "unkeyed").
+  * unkeyed: run_connector for an MES production connector into a new store holding the demo plant's
+             master data, production_record as schema.py declares it (no PRIMARY KEY: the loader keeps
+             the key unique itself): scan and hash, read, map, parse, validate, quarantine, write, commit;
+  * keyed:   the same with a PRIMARY KEY added to production_record (how stores of earlier releases
+             have it; the loader then upserts per batch).
 
 Every store is opened as cockpit/store.py opens it, with an explicit memory_limit, plus a temp_directory
 next to it so DuckDB can spill.
@@ -73,10 +73,10 @@ def child_full(path: Path, memory_limit: str | None, chunk_mb: float, folder: Pa
 
     con = _connect(folder, memory_limit)
     create_all(con)
-    if not keyed:  # the same columns, no PRIMARY KEY
-        con.execute("CREATE TABLE pr_unkeyed AS SELECT * FROM production_record LIMIT 0")
-        con.execute("DROP TABLE production_record")
-        con.execute("ALTER TABLE pr_unkeyed RENAME TO production_record")
+    if keyed:  # as stores of earlier releases have it
+        from connectors.schema import STREAMS
+
+        con.execute(f"ALTER TABLE production_record ADD PRIMARY KEY ({', '.join(STREAMS['production_record'].key)})")
     for name in ("org_unit", "product", "meter"):
         spec = ConnectorSpec(name=name, system="master", kind="csv", stream=name,
                              options={"path": f"{name}.csv"}, base_dir=MASTER)
@@ -170,10 +170,10 @@ def report(results: list[dict], chunk_mb: float, modes: list[str], repeat: int =
              f"Measured {datetime.now():%Y-%m-%d} with `python -m benchmarks.bench_load` on {machine()}.",
              (f"Chunk size {chunk_mb:g} MB. The file is an MES production export from "
               "`benchmarks/generate_mes_csv.py` (UTF-8, Chinese headers, about 1 % bad rows). \"DuckDB\" is "
-              "`read_csv(all_varchar = true)` of the same file into a table of a new store; \"keyed\" is "
+              "`read_csv(all_varchar = true)` of the same file into a table of a new store; \"unkeyed\" is "
               "`run_connector` into a new store with the demo plant's master data and production_record as "
-              "schema.py declares it (PRIMARY KEY); \"unkeyed\" the same with production_record created "
-              "without the PRIMARY KEY (the loader keeps the key unique itself). Both include scan and hash, "
+              "schema.py declares it (no PRIMARY KEY: the loader keeps the key unique itself); \"keyed\" the "
+              "same with a PRIMARY KEY added (as stores of earlier releases have it). Both include scan and hash, "
               "read, map, parse, validate, quarantine, write and commit; ratio is rows/s over DuckDB's rows/s. "
               "Each runs in its own process; peak RSS is that process's VmHWM. Stores are opened with the "
               "memory_limit shown and a temp_directory."

@@ -341,13 +341,13 @@ def test_operations_statuses(ops, kpi_id, unit, period, status, why):
 def test_energy_variant_is_still_recorded_with_calorific_values(ops):
     variants = ops[0].con.execute("SELECT DISTINCT kpi_id, variant FROM kpi_value WHERE kpi_id IN "
                                   "('energy_tce', 'energy_per_unit', 'energy_per_output_value')").fetchall()
-    assert sorted(variants) == [(k, "electricity=equivalent") for k in
+    assert sorted(variants) == [(k, "electricity=equivalent;natural_gas=measured_ncv_else_table") for k in
                                 ("energy_per_output_value", "energy_per_unit", "energy_tce")]
     engine.compute(ops[0].con, energy_variant="equal_value")
     try:
         assert kpi(ops[0].con, "energy_tce", "W1")[0] == pytest.approx((10000 * 0.3007 + 120 + 133) / 1000, **APPROX)
         assert ops[0].con.execute("SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_tce'").fetchall() == [
-            ("electricity=equal_value",)]
+            ("electricity=equal_value;natural_gas=measured_ncv_else_table",)]
     finally:
         engine.compute(ops[0].con)
 

@@ -24,14 +24,24 @@ def golden_dir(tmp_path: Path) -> Path:
     return target
 
 
+def copy_plant(fixture: Path, folder: Path) -> Path:
+    """A private copy of a fixture plant (CSV exports + cockpit.toml) in `folder`; returns its cockpit.toml."""
+    shutil.copytree(fixture, folder, ignore=shutil.ignore_patterns("var"))
+    return folder / "cockpit.toml"
+
+
+def load_plant(fixture: Path, tmp_root: Path):
+    """A copy of a fixture plant loaded and computed at NOW: (writer, load results). Close the writer."""
+    writer = Writer(config.load(copy_plant(fixture, tmp_root / fixture.name), environ={}), clock=lambda: NOW)
+    results = writer.load()
+    writer.compute()
+    return writer, results
+
+
 @pytest.fixture(scope="module")
 def golden_loaded(tmp_path_factory):
     """One loaded and computed golden store per module, for tests that only read it."""
-    target = tmp_path_factory.mktemp("golden") / "golden"
-    shutil.copytree(GOLDEN, target, ignore=shutil.ignore_patterns("var"))
-    writer = Writer(config.load(target / "cockpit.toml", environ={}), clock=lambda: NOW)
-    writer.load()
-    writer.compute()
+    writer, _results = load_plant(GOLDEN, tmp_path_factory.mktemp("golden"))
     yield writer
     writer.close()
 

@@ -18,7 +18,7 @@ import pytest
 
 from cockpit import config
 from cockpit.writer import Writer
-from tests.conftest import FIXTURES, NOW, kpi
+from tests.conftest import FIXTURES, NOW, kpi, load_plant
 
 APPROX = dict(rel=1e-9)
 
@@ -205,11 +205,7 @@ S_D = math.sqrt(0.8 / 29)  # L1 process samples: mean 10.2, Σ(x - x̄)² = 0.8,
 
 @pytest.fixture(scope="module")
 def iso(tmp_path_factory):
-    target = tmp_path_factory.mktemp("iso") / "golden_iso"
-    shutil.copytree(FIXTURES / "golden_iso", target, ignore=shutil.ignore_patterns("var"))
-    writer = Writer(config.load(target / "cockpit.toml", environ={}), clock=lambda: NOW)
-    results = writer.load()
-    writer.compute()
+    writer, results = load_plant(FIXTURES / "golden_iso", tmp_path_factory.mktemp("iso"))
     yield writer, results
     writer.close()
 

@@ -22,7 +22,6 @@ The golden plant of test_kpis_golden.py plus the new streams, all in January 202
 from __future__ import annotations
 
 import math
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from kpis.periods import Window
 from kpis.registry import Element, Kpi, all_kpis, element
 from kpis.registry import kpi as register_kpi
 from kpis.windows import window_values
-from tests.conftest import kpi
+from tests.conftest import copy_plant, kpi, load_plant
 
 LIBRARY = Path(__file__).parent / "fixtures" / "golden_library"
 NOW = datetime(2025, 2, 10, 12, 0)
@@ -48,9 +47,7 @@ S_R = S_E  # L2 R: mean 0.9, same spread as E
 
 
 def _copy(folder: Path) -> Path:
-    """A private copy of the fixture plant; returns its cockpit.toml."""
-    shutil.copytree(LIBRARY, folder, ignore=shutil.ignore_patterns("var"))
-    return folder / "cockpit.toml"
+    return copy_plant(LIBRARY, folder)
 
 
 def _writer(toml: Path) -> Writer:
@@ -59,9 +56,7 @@ def _writer(toml: Path) -> Writer:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    writer = _writer(_copy(tmp_path_factory.mktemp("library") / "golden_library"))
-    results = writer.load()
-    writer.compute()
+    writer, results = load_plant(LIBRARY, tmp_path_factory.mktemp("library"))
     yield writer, results
     writer.close()
 
@@ -272,15 +267,12 @@ KGCE_W2 = 20000 * 0.1229 + 200 * 1.25 + 100 * 1.1  # 2458 + 250 + 110 = 2818
 
 
 def _ops_copy(folder: Path) -> Path:
-    shutil.copytree(OPS, folder, ignore=shutil.ignore_patterns("var"))
-    return folder / "cockpit.toml"
+    return copy_plant(OPS, folder)
 
 
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory):
-    writer = _writer(_ops_copy(tmp_path_factory.mktemp("ops") / "golden_ops"))
-    results = writer.load()
-    writer.compute()
+    writer, results = load_plant(OPS, tmp_path_factory.mktemp("ops"))
     yield writer, results
     writer.close()
 

@@ -507,6 +507,8 @@ def run_connector(
                 on_batch(batch, result)
         writer.finish()
         result.changed_master = table.name in MASTER_TABLES and result.rows_loaded > 0
+        if result.data_as_of is not None and result.data_as_of > now:
+            result.data_as_of = now  # a forecast for next month: the data is as of now, not of next month
         if result.rows_in and result.rows_quarantined / result.rows_in > spec.max_reject_share:
             first = con.execute(
                 "SELECT source_file, source_line, column_name, reason FROM quarantine WHERE run_id = ? "

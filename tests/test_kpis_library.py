@@ -400,3 +400,17 @@ def test_scenarios_of_the_operations_kpis_are_computed_or_say_what_is_missing():
     picking = without["CQ-5.3.5"]["indicators"][1]
     assert without["CQ-5.3.5"]["status"] == "partial"
     assert picking["status"] == "needs" and "WMS pick_task(error_code, picked_at)" in picking["needs"]
+
+
+def test_a_forecast_for_a_later_month_is_data_as_of_the_load_not_of_that_month(tmp_path):
+    toml = _ops_copy(tmp_path / "golden_ops")
+    forecast = toml.parent / "demand_forecast.csv"
+    forecast.write_text(forecast.read_text(encoding="utf-8") + "P1,A,2025-03-01,260,2025-02-05\n", encoding="utf-8")
+    writer = _writer(toml)
+    try:
+        runs = {r.stream: r for r in writer.load()}
+        assert runs["demand_forecast"].status == "ok", runs["demand_forecast"].error
+        assert runs["demand_forecast"].data_as_of == NOW  # not 2025-03-01, which would read as the future
+        assert runs["sales_order"].data_as_of < NOW
+    finally:
+        writer.close()

@@ -127,25 +127,18 @@ def _when(value) -> str:
 
 
 def run_now(settings: Settings, name: str, wait_s: float, writer_command) -> int:
-    """Like `cockpit load NAME`, with a progress line per batch when attached to a terminal."""
+    """Like `cockpit load NAME`, with a progress bar when attached to a terminal."""
     from cockpit.writer import Writer
-    from connectors.loader import run_connector
 
     try:
         with writer_lock(settings, f"cockpit connectors run {name}"):
             writer = Writer(settings)
+            progress = Progress(name) if sys.stderr.isatty() else None
             try:
-                spec = writer.spec(name)
-                progress = Progress(name) if sys.stderr.isatty() else None
-                try:
-                    r = run_connector(writer.con, spec, writer.clock(), on_batch=progress.update if progress else None)
-                finally:
-                    if progress:
-                        progress.close()
-                if r.changed:
-                    writer.compute(since=writer.recompute_from([r]))
-                writer.publish()
+                (r,) = writer.refresh([name], on_batch=progress.update if progress else None)
             finally:
+                if progress:
+                    progress.close()
                 writer.close()
     except StoreBusy:
         return writer_command(settings, "load", {"connectors": [name]}, wait_s)

@@ -35,8 +35,11 @@ class Writer:
             spec = dataclasses.replace(spec, options={**spec.options, "go_live": self.go_live})
         return spec
 
-    def load(self, names: list[str] | None = None) -> list[RunResult]:
-        """Run the named connectors (all by default); one failing never stops the others."""
+    def load(self, names: list[str] | None = None, on_batch=None) -> list[RunResult]:
+        """Run the named connectors (all by default); one failing never stops the others.
+
+        `on_batch(batch, result so far)` follows every written batch (a progress bar).
+        """
         names = names or list(self.settings.connectors)
         unknown = [n for n in names if n not in self.settings.connectors]
         if unknown:
@@ -44,7 +47,7 @@ class Writer:
         ordered = sorted(names, key=lambda n: self.settings.connectors[n].system != "master")  # master data first
         results = []
         for name in ordered:
-            result = run_connector(self.con, self.spec(name), self.clock())
+            result = run_connector(self.con, self.spec(name), self.clock(), on_batch=on_batch)
             log.info("load %s: %s in=%d loaded=%d unchanged=%d quarantined=%d%s", name, result.status,
                      result.rows_in, result.rows_loaded, result.rows_unchanged, result.rows_quarantined,
                      f" error={result.error}" if result.error else "")
@@ -138,9 +141,9 @@ class Writer:
             "day_start_minutes": self.settings.day_start_minutes,
         })
 
-    def refresh(self, names: list[str] | None = None) -> list[RunResult]:
+    def refresh(self, names: list[str] | None = None, on_batch=None) -> list[RunResult]:
         """Load, and recompute only when some table changed; always publish the run status."""
-        results = self.load(names)
+        results = self.load(names, on_batch)
         if any(r.changed for r in results):
             self.compute(since=self.recompute_from(results))
         self.publish()

@@ -245,7 +245,7 @@ FROM {source} s JOIN kpi_dim m USING (kpi_key)"""
 
 
 _TEMPS = ("element_day", "kpi_day", "kpi_month", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
-          "kpi_term", "kpi_component")
+          "kpi_term", "kpi_component", "element_names")
 
 
 def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:

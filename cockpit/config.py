@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import ConnectorSpec
 from connectors.schema import STREAMS
+from kpis.shifts import SHIFT_DAYS, Shift, ShiftError, default_shifts, parse_shifts
 
 DEFAULT_PATH = "cockpit.toml"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
@@ -58,6 +59,8 @@ class Settings:
     memory_limit: str = ""  # DuckDB's own default (80 % of RAM) unless set, e.g. "4GB" on a shared server
     timezone: str = "Asia/Shanghai"
     day_start_minutes: int = 480
+    shifts: tuple[Shift, ...] = field(default_factory=default_shifts)  # A, B, C of eight hours from day_start
+    shift_days: int = SHIFT_DAYS  # production days of shift snapshots kept (0: no shift grain)
     baseline_from: date | None = None  # None: automatic (see kpis.periods)
     baseline_to: date | None = None
     energy_variant: str = "equivalent"
@@ -106,6 +109,21 @@ def _day_start(text: str) -> int:
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ConfigError(f"plant.day_start = {text!r} is not a time like 08:00")
     return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _shifts(plant: Mapping[str, Any]) -> tuple[Shift, ...]:
+    if "shifts" not in plant:
+        return default_shifts()
+    try:
+        return parse_shifts(plant["shifts"], _day_start(plant.get("day_start", "08:00")))
+    except ShiftError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _shift_days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 400:
+        raise ConfigError(f"plant.shift_history_days = {value!r} must be a whole number of days from 0 to 400")
+    return value
 
 
 def _mapping(where: str, mapping: Mapping[str, Any]) -> dict[str, str | tuple[str, ...]]:
@@ -196,6 +214,8 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
         memory_limit=str(store.get("memory_limit", "")),
         timezone=str(plant.get("timezone", "Asia/Shanghai")),
         day_start_minutes=_day_start(plant.get("day_start", "08:00")),
+        shifts=_shifts(plant),
+        shift_days=_shift_days(plant.get("shift_history_days", SHIFT_DAYS)),
         baseline_from=_date(periods.get("baseline_from"), "periods.baseline_from"),
         baseline_to=_date(periods.get("baseline_to"), "periods.baseline_to"),
         energy_variant=str(raw.get("energy", {}).get("electricity", "equivalent")),

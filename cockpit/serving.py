@@ -103,7 +103,23 @@ class Serving:
             if since:
                 out = out[out["period_start"] >= pd.Timestamp(since)]
             return out[["period_start", "value", "status", "numerator", "denominator"]].reset_index(drop=True)
+        if grain == "shift":
+            return self._shifts(kpi_id, unit_id, since)
         return self._series(kpi_id, unit_id, grain, since)
+
+    def _shifts(self, kpi_id: str, unit_id: str, since: date | None = None) -> pd.DataFrame:
+        """Shift values of the recent production days (plant.shift_history_days), oldest first."""
+        sql = ("SELECT shift_start AS period_start, value, status, numerator, denominator, shift_code, day "
+               "FROM kpi_shift_value WHERE kpi_id = ? AND unit_id = ?")
+        params: list = [kpi_id, unit_id]
+        if since:
+            sql += " AND day >= ?"
+            params.append(since)
+        try:
+            return self.query(sql + " ORDER BY shift_start", params)
+        except duckdb.CatalogException:  # a serving file published before the shift grain existed
+            return pd.DataFrame(columns=["period_start", "value", "status", "numerator", "denominator",
+                                         "shift_code", "day"])
 
     def _series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
         sql = ("SELECT period_start, value, status, numerator, denominator FROM kpi_value "

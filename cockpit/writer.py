@@ -88,7 +88,7 @@ class Writer:
         """Recompute KPI snapshots: from the month of `since` on when the last full compute still holds.
 
         A full recompute happens whenever the snapshots may have been computed differently: a first run,
-        a changed KPI registry (an upgrade), or changed settings (day start, energy variant, carbon series).
+        a changed KPI registry (an upgrade), or changed settings (day start, shifts, energy variant, carbon series).
         """
         now = self.clock()
         signature = self.compute_signature()
@@ -96,7 +96,8 @@ class Writer:
         incremental = since if since is not None and stored and stored[0][0] == signature else None
         n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
                            energy_variant=self.settings.energy_variant,
-                           carbon_series=self.settings.carbon_series, now=now, since=incremental)
+                           carbon_series=self.settings.carbon_series, now=now, since=incremental,
+                           shifts=self.settings.shifts, shift_days=self.settings.shift_days)
         self.con.execute("INSERT OR REPLACE INTO store_setting VALUES ('kpi_signature', ?)", [signature])
         counts = freeze(self.con, self.baseline_window(), now, refreeze=refreeze)
         log.info("computed %d KPI snapshot rows (%s); baseline %s", n,
@@ -116,7 +117,7 @@ class Writer:
 
         digest = hashlib.sha256()
         s = self.settings
-        digest.update(repr((s.day_start_minutes, s.energy_variant, s.carbon_series)).encode())
+        digest.update(repr((s.day_start_minutes, s.energy_variant, s.carbon_series, s.shifts, s.shift_days)).encode())
         for path in sorted(Path(kpis.__file__).parent.glob("*.py")):
             digest.update(path.name.encode() + path.read_bytes())
         return digest.hexdigest()

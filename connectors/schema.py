@@ -642,6 +642,11 @@ CREATE TABLE IF NOT EXISTS kpi_value (
 -- kpi_value has no primary key on purpose: it is rebuilt by set-based SQL that groups by
 -- (kpi_id, unit_id, grain, period_start), and index upkeep on millions of snapshot rows cost more
 -- than the whole roll-up (tests/test_kpis_golden.py checks the uniqueness).
+-- Shift snapshots of the KPIs with a shift grain, for the recent production days only (plant.shift_history_days).
+CREATE TABLE IF NOT EXISTS kpi_shift_value (
+    kpi_id VARCHAR, unit_id VARCHAR, shift_start TIMESTAMP, shift_code VARCHAR, day DATE, value DOUBLE,
+    numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR, computed_at TIMESTAMP,
+    data_as_of TIMESTAMP, n_units INTEGER, n_complete INTEGER);
 CREATE TABLE IF NOT EXISTS kpi_baseline (
     kpi_id VARCHAR, unit_id VARCHAR, period_from DATE, period_to DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, frozen_at TIMESTAMP,

@@ -20,7 +20,7 @@ def kpis_markdown() -> str:
                 f"| direction | {k.direction} is better |",
                 f"| kind | {k.kind} |",
                 f"| lowest level | {k.lowest_level} (below it: 不适用, never allocated) |",
-                f"| grains | {', '.join(k.grains)} |",
+                f"| grains | {', '.join(k.all_grains)} |",
                 f"| standard | {k.standard} |",
                 f"| scenarios | {', '.join(k.scenarios)} |"]
         if k.numerator:

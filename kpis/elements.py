@@ -38,7 +38,7 @@ def _production(name: str, expr: str, unit: str, description: str) -> Element:
     return element(Element(
         name, unit, description,
         f"SELECT unit_id, day, SUM({expr}) AS value FROM production_day GROUP BY ALL",
-        "line", (f"production_record.{expr}", "production_record.start_at"),
+        "line", (f"production_record.{expr}", "production_record.start_at"), per_shift=True,
     ))
 
 
@@ -47,7 +47,7 @@ def _state(name: str, states: tuple[str, ...], description: str) -> Element:
     return element(Element(
         name, "s", description,
         f"SELECT unit_id, day, SUM(seconds) AS value FROM state_day WHERE state IN ({listed}) GROUP BY ALL",
-        "line", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"),
+        "line", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"), per_shift=True,
     ))
 
 
@@ -60,13 +60,13 @@ element(Element(
     "pru_pq_s", "s", "PRU × PQ: ideal cycle time times produced quantity (ISO 22400 effectiveness numerator)",
     "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.produced_qty) AS value "
     "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
-    "line", ("production_record.produced_qty", "product.ideal_cycle_s"),
+    "line", ("production_record.produced_qty", "product.ideal_cycle_s"), per_shift=True,
 ))
 element(Element(
     "std_h", "h", "Standard hours earned: Σ ideal cycle time × good quantity / 3600",
     "SELECT r.unit_id, r.day, SUM(p.ideal_cycle_s * r.good_qty) / 3600.0 AS value "
     "FROM production_day r JOIN product p USING (product_id) GROUP BY ALL",
-    "line", ("production_record.good_qty", "product.ideal_cycle_s"),
+    "line", ("production_record.good_qty", "product.ideal_cycle_s"), per_shift=True,
 ))
 
 _state("apt_s", ("running",), "APT actual production time")
@@ -78,17 +78,17 @@ _state("pdot_s", ("planned_stop",), "PDOT planned down time")
 element(Element(
     "pot_s", "s", "POT planned operation time",
     "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(planned_s) AS value FROM planned_time GROUP BY ALL",
-    "line", ("planned_time.planned_s",),
+    "line", ("planned_time.planned_s",), per_shift=True,
 ))
 element(Element(
     "planned_qty", "件", "Planned quantity",
     "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(planned_qty) AS value FROM planned_time GROUP BY ALL",
-    "line", ("planned_time.planned_qty",),
+    "line", ("planned_time.planned_qty",), per_shift=True,
 ))
 element(Element(
     "labor_h", "h", "Direct labour hours",
     "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(worker_h) AS value FROM labor_time GROUP BY ALL",
-    "line", ("labor_time.worker_h",),
+    "line", ("labor_time.worker_h",), per_shift=True,
 ))
 # Natural gas by calorific value (GB/T 2589-2020): a reading's measured low calorific value, else its meter's,
 # times the kgce-per-kJ row of the coefficient table; with neither, the medium's table coefficient.
@@ -103,7 +103,7 @@ element(Element(
     "JOIN energy_coefficient c ON c.medium = m.medium "
     "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) "
     f"LEFT JOIN energy_coefficient h ON h.medium = m.medium AND h.variant = '{NCV_VARIANT}' GROUP BY ALL",
-    "workshop", ("energy_reading.quantity", "meter.medium"),
+    "workshop", ("energy_reading.quantity", "meter.medium"), per_shift=True,
 ))
 element(Element(
     "operating_cost_cny", "元", "Operating cost: cost of sales + selling, admin and R&D expenses (ERP, monthly)",
@@ -275,22 +275,22 @@ _LOTS = "FROM quality_inspection WHERE stage IS NULL OR stage <> 'incoming'"
 element(Element(
     "inspected_qty", "件", "Parts inspected in in-process and final lots (incoming lots excluded)",
     f"SELECT unit_id, prod_day(inspected_at) AS day, SUM(inspected_qty) AS value {_LOTS} GROUP BY ALL",
-    "line", ("quality_inspection.inspected_qty", "quality_inspection.inspected_at"),
+    "line", ("quality_inspection.inspected_qty", "quality_inspection.inspected_at"), per_shift=True,
 ))
 element(Element(
     "defective_qty", "件", "Defective parts found in in-process and final lots (incoming lots excluded)",
     f"SELECT unit_id, prod_day(inspected_at) AS day, SUM(defective_qty) AS value {_LOTS} GROUP BY ALL",
-    "line", ("quality_inspection.defective_qty", "quality_inspection.inspected_at"),
+    "line", ("quality_inspection.defective_qty", "quality_inspection.inspected_at"), per_shift=True,
 ))
 element(Element(
     "fp_tested_qty", "件", "IP parts tested for the first time",
     "SELECT unit_id, prod_day(tested_at) AS day, SUM(tested_qty) AS value FROM first_pass_test GROUP BY ALL",
-    "line", ("first_pass_test.tested_qty", "first_pass_test.tested_at"),
+    "line", ("first_pass_test.tested_qty", "first_pass_test.tested_at"), per_shift=True,
 ))
 element(Element(
     "fp_passed_qty", "件", "GP parts good at the first test",
     "SELECT unit_id, prod_day(tested_at) AS day, SUM(first_pass_qty) AS value FROM first_pass_test GROUP BY ALL",
-    "line", ("first_pass_test.first_pass_qty", "first_pass_test.tested_at"),
+    "line", ("first_pass_test.first_pass_qty", "first_pass_test.tested_at"), per_shift=True,
 ))
 # Deviations from a per-group reference (the middle of the limits, or the one limit) keep Σd² exact
 # enough: raw diameters of 40 mm with a spread of microns would lose digits in Σx² − (Σx)²/n.
@@ -321,7 +321,7 @@ def _carbon(name: str, scope: int) -> Element:
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
         "(the latest published year at or before the reading's year)",
         f"SELECT unit_id, day, kg AS value FROM carbon_day WHERE scope = {scope}",
-        "workshop", ("energy_reading.quantity", "meter.medium"),
+        "workshop", ("energy_reading.quantity", "meter.medium"), per_shift=True,
     ))
 
 
@@ -359,25 +359,25 @@ element(Element(
     "apwt_h", "h", "APWT actual personnel work time: hours booked on production orders, of the shifts that "
     "also record attendance",
     f"SELECT unit_id, prod_day(shift_start_at) AS day, SUM(worker_h) AS value {_ATTENDED}",
-    "line", ("labor_time.worker_h", "labor_time.attendance_h"),
+    "line", ("labor_time.worker_h", "labor_time.attendance_h"), per_shift=True,
 ))
 element(Element(
     "apat_h", "h", "APAT actual personnel attendance time at the unit (clock-on to clock-off, breaks excluded)",
     f"SELECT unit_id, prod_day(shift_start_at) AS day, SUM(attendance_h) AS value {_ATTENDED}",
-    "line", ("labor_time.attendance_h",),
+    "line", ("labor_time.attendance_h",), per_shift=True,
 ))
 element(Element(
     "psq_qty", "件", "PSQ planned scrap quantity of the shifts' plans",
     "SELECT unit_id, prod_day(shift_start_at) AS day, SUM(planned_scrap_qty) AS value FROM planned_time "
     "WHERE planned_scrap_qty IS NOT NULL GROUP BY ALL",
-    "line", ("planned_time.planned_scrap_qty",),
+    "line", ("planned_time.planned_scrap_qty",), per_shift=True,
 ))
 element(Element(
     "sq_planned_days", "件", "SQ scrap quantity on the production days whose plan carries a planned scrap (PSQ)",
     "SELECT r.unit_id, r.day, r.value FROM (SELECT unit_id, prod_day(start_at) AS day, SUM(scrap_qty) AS value "
     "FROM production_record GROUP BY ALL) r SEMI JOIN (SELECT unit_id, prod_day(shift_start_at) AS day "
     "FROM planned_time WHERE planned_scrap_qty IS NOT NULL) p ON p.unit_id = r.unit_id AND p.day = r.day",
-    "line", ("production_record.scrap_qty", "planned_time.planned_scrap_qty"),
+    "line", ("production_record.scrap_qty", "planned_time.planned_scrap_qty"), per_shift=True,
 ))
 # Fall-off: each work unit an order passes is one operation step; the first operation is the unit where the
 # order's first record starts (ties: the lower unit id). Both sides of a (unit, order) are booked on the
@@ -416,7 +416,7 @@ def _material(name: str, column: str, description: str) -> Element:
     return element(Element(
         name, "kg", description,
         f"SELECT unit_id, prod_day(start_at) AS day, SUM({column}) AS value FROM material_consumption GROUP BY ALL",
-        "line", (f"material_consumption.{column}", "material_consumption.start_at"),
+        "line", (f"material_consumption.{column}", "material_consumption.start_at"), per_shift=True,
     ))
 
 
@@ -500,5 +500,5 @@ element(Element(
     "electricity_kwh", "kWh", "Electricity consumed: Σ readings of the electricity meters (kWh)",
     "SELECT m.unit_id, r.day, SUM(r.quantity) AS value "
     "FROM meter_day r JOIN meter m USING (meter_id) WHERE m.medium = 'electricity' GROUP BY ALL",
-    "workshop", ("energy_reading.quantity", "meter.medium"),
+    "workshop", ("energy_reading.quantity", "meter.medium"), per_shift=True,
 ))

@@ -9,13 +9,17 @@ A few SQL statements over integer keys (names are joined back only when writing)
                 their elements' month sums
   roll-up       complete units added into every ancestor (org closure), one GROUP BY per KPI, streamed
                 with the units' own rows into one INSERT of kpi_value, with values and statuses
+  shift pass    the same statements once more over the recent days, with prod_day() redefined as the
+                start of the shift a timestamp falls in, for the KPIs whose elements all exist per shift
+                (kpis.shifts); written to kpi_shift_value in the same transaction
 A product KPI (OEE) multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
 characteristic at its lowest level, not rolled up. Nothing here knows about Dash or files.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -23,6 +27,7 @@ import pandas as pd
 from connectors.schema import LEVELS
 from kpis.elements import SHARED
 from kpis.registry import all_elements, all_kpis
+from kpis.shifts import SHIFT_DAYS, Shift, default_shifts, shift_code_sql, shift_start_sql
 
 PARTIAL_AFTER_DAYS = 7  # a mixed KPI's first month is partial when its daily data starts later than this
 STATUS_PRIORITY = ("error", "not_planned", "insufficient", "partial", "no_data", "ok")
@@ -33,9 +38,7 @@ PER_KPI_ROWS = 500_000  # element rows from which one GROUP BY per KPI beats one
 def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
             carbon_series: str = "national") -> None:
     """Session macros, variables, shared views and the org closure the element SQL and compute() rely on."""
-    micros = int(day_start_minutes) * 60_000_000  # an int from validated config; the only value formatted into SQL
-    # Integer arithmetic on the timestamp: the same day as CAST(ts - INTERVAL n MINUTE AS DATE), twice as fast.
-    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(make_timestamp(epoch_us(ts) - {micros}) AS DATE)")
+    _bucket_by_day(con, day_start_minutes)
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
     con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
     con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")  # compute(since=...) sets the first day
@@ -75,6 +78,18 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
     _shared_views(con)
 
 
+def _bucket_by_day(con: duckdb.DuckDBPyConnection, day_start_minutes: int) -> None:
+    """prod_day(ts): the production day a timestamp belongs to."""
+    micros = int(day_start_minutes) * 60_000_000  # an int from validated config; the only value formatted into SQL
+    # Integer arithmetic on the timestamp: the same day as CAST(ts - INTERVAL n MINUTE AS DATE), twice as fast.
+    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS CAST(make_timestamp(epoch_us(ts) - {micros}) AS DATE)")
+
+
+def _bucket_by_shift(con: duckdb.DuckDBPyConnection, day_start_minutes: int, shifts: tuple[Shift, ...]) -> None:
+    """prod_day(ts) redefined for the shift pass: the start of the shift a timestamp falls in."""
+    con.execute(f"CREATE OR REPLACE TEMP MACRO prod_day(ts) AS {shift_start_sql(day_start_minutes, shifts)}")
+
+
 def _drop_shared(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the shared daily sums, views or tables, latest first (later ones may read earlier ones)."""
     kinds = dict(con.execute("SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
@@ -91,11 +106,25 @@ def _shared_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
 
 
-def _materialise_shared(con: duckdb.DuckDBPyConnection) -> None:
-    """Each shared daily sum computed once, in declaration order, as a temp table the elements read."""
+def _shared_needed(sqls: list[str]) -> set[str]:
+    """The shared sums the given SQL reads, directly or through other shared sums."""
+    needed: set[str] = set()
+    todo = list(sqls)
+    while todo:
+        sql = todo.pop()
+        for name in SHARED:
+            if name not in needed and re.search(rf"\b{name}\b", sql):
+                needed.add(name)
+                todo.append(SHARED[name])
+    return needed
+
+
+def _materialise_shared(con: duckdb.DuckDBPyConnection, needed: set[str] | None = None) -> None:
+    """Each shared daily sum (of those needed) computed once, in declaration order, as a temp table."""
     _drop_shared(con)
     for name, sql in SHARED.items():
-        con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        kind = "TABLE" if needed is None or name in needed else "VIEW"
+        con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
 
 
 def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
@@ -220,10 +249,11 @@ def _load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]
             con.unregister("registry_frame")
 
 
-def _keyed_elements() -> str:
-    """One UNION ALL of every element's SQL, tagged with the element's integer key (its sorted position)."""
+def _keyed_elements(only: set[str] | None = None) -> str:
+    """One UNION ALL of every element's SQL (or of those named), tagged with the element's integer key (its
+    sorted position among all elements)."""
     parts = [f"SELECT {i} AS element_key, unit_id, day, value FROM ({e.sql})"
-             for i, (_name, e) in enumerate(sorted(all_elements().items()))]
+             for i, (name, e) in enumerate(sorted(all_elements().items())) if only is None or name in only]
     return "\nUNION ALL\n".join(parts)
 
 
@@ -245,16 +275,16 @@ FROM {source} s JOIN kpi_dim m USING (kpi_key)"""
 
 
 _TEMPS = ("element_day", "kpi_day", "kpi_month", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
-          "kpi_term", "kpi_component", "element_names")
+          "kpi_term", "kpi_component", "element_names", "kpi_shift_result")
 
 
-def _elements(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
-    """element_day: every element per (unit key, production day), from `first` on when given."""
-    elements = _keyed_elements()
+def _elements(con: duckdb.DuckDBPyConnection, first: date | None, only: set[str] | None = None) -> None:
+    """element_day: every element (or those named) per (unit key, production day), from `first` on when given."""
+    elements = _keyed_elements(only)
     con.execute("SET VARIABLE kpi_first = ?", [first])
     shadowed = _shadow_recent(con, first) if first else []
     try:
-        _materialise_shared(con)
+        _materialise_shared(con, None if only is None else _shared_needed([all_elements()[n].sql for n in only]))
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE element_day AS
             SELECT e.element_key, u.unit_key, e.day, e.value
@@ -448,9 +478,72 @@ def _mark_partial_months(con: duckdb.DuckDBPyConnection, first: date | None) -> 
         {"kpis": [k for k, _ in pairs], "elements": [e for _, e in pairs], "first": first})
 
 
+def shift_horizon(con: duckdb.DuckDBPyConnection, shift_days: int) -> date | None:
+    """First production day with shift snapshots: `shift_days` back from the latest production day of MES
+    production data (of the other shift data where a site has none: an energy meter exporting ahead of the
+    MES must not push the production shifts out of the window)."""
+    if shift_days <= 0:
+        return None
+    production = "SELECT prod_day(max(start_at)) FROM production_record"
+    others = " UNION ALL ".join(f"SELECT prod_day(max({column})) AS day FROM {table}"
+                                for table, column in RECENT_ONLY.items() if table != "production_record")
+    last = con.execute(f"SELECT COALESCE(({production}), (SELECT max(day) FROM ({others})))").fetchall()[0][0]
+    return None if last is None else last - timedelta(days=int(shift_days) - 1)
+
+
+def _shift_pass(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], first: date,
+                day_start_minutes: int, shifts: tuple[Shift, ...]) -> None:
+    """kpi_shift_result: every KPI with a shift grain per unit and shift of the production days from `first` on.
+
+    The day pass's statements, run on the KPIs whose elements all exist per shift while prod_day() means
+    the shift start: one definition per KPI, so a day's shifts add up to the day.
+    """
+    kpis = all_kpis()
+    dim = frames["kpi_dim"]
+    keys = [key for key, kpi_id in zip(dim["kpi_key"], dim["kpi_id"]) if kpis[kpi_id].per_shift]
+    term = frames["kpi_term"][frames["kpi_term"]["kpi_key"].isin(keys) & frames["kpi_term"]["daily"]]
+    component = frames["kpi_component"][frames["kpi_component"]["kpi_key"].isin(keys)]
+    _load_frames(con, {"kpi_dim": dim.assign(monthly=False), "kpi_term": term, "kpi_component": component})
+    names = sorted(all_elements())
+    _bucket_by_shift(con, day_start_minutes, shifts)
+    try:
+        _elements(con, first, {names[k] for k in set(term["element_key"])})
+    finally:
+        _bucket_by_day(con, day_start_minutes)
+    per_kpi = con.execute("SELECT count(*) FROM element_day").fetchall()[0][0] > PER_KPI_ROWS
+    _roll_up(con, term, per_kpi)
+    summed = sorted(set(term["kpi_key"]))
+    factors = sorted(set(component["component_key"]) & set(summed))
+    _products(con, factors, per_kpi)
+    rest = [k for k in summed if k not in factors]
+    con.execute("SET VARIABLE shift_codes = ?", [[s.code for s in shifts]])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE kpi_shift_result AS
+        SELECT m.kpi_id, u.unit_id, n.period_start AS shift_start,
+               {shift_code_sql("n.period_start", day_start_minutes, shifts)} AS shift_code,
+               prod_day(n.period_start) AS day, n.value, n.numerator, n.denominator, n.status, m.variant,
+               CAST(n.last_day AS TIMESTAMP) AS data_as_of, n.n_units, n.n_complete
+        FROM ({_status_sql(_sums_sql(rest, per_kpi))}
+              UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
+        JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)
+        WHERE prod_day(n.period_start) >= $first""",  # the night shift before `first` belongs to the day before
+        {"first": first})
+
+
+def _write_shifts(con: duckdb.DuckDBPyConnection, shift_from: date | None, horizon: date | None,
+                  now: datetime) -> None:
+    """Replace the shift snapshots from `shift_from` on and drop those older than the horizon."""
+    if horizon is None:
+        con.execute("DELETE FROM kpi_shift_value")
+        return
+    con.execute("DELETE FROM kpi_shift_value WHERE day < ? OR day >= ?", [horizon, shift_from])
+    con.execute("""INSERT INTO kpi_shift_value SELECT kpi_id, unit_id, shift_start, shift_code, day, value, numerator,
+                   denominator, status, variant, ?, data_as_of, n_units, n_complete FROM kpi_shift_result""", [now])
+
+
 def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], per_kpi: bool,
-           caps: list[str]) -> int:
-    """Replace the snapshots (all, or from `first` on) in one transaction; returns the rows written."""
+           caps: list[str], shift_from: date | None = None, horizon: date | None = None) -> int:
+    """Replace the snapshots (all, or from `first` on) in one transaction; returns the kpi_value rows written."""
     con.begin()
     try:
         if first:
@@ -471,6 +564,7 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, re
             written += con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value,
                 numerator, denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
                 FROM kpi_capability""", [now]).fetchall()[0][0]
+        _write_shifts(con, shift_from, horizon, now)
         _data_starts(con, first)
         _mark_partial_months(con, first)
         con.commit()
@@ -484,8 +578,10 @@ def compute(
     con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
     carbon_series: str = "national",
     now: datetime | None = None, since: date | None = None,
+    shifts: tuple[Shift, ...] | None = None, shift_days: int = SHIFT_DAYS,
 ) -> int:
-    """Recompute kpi_value for every KPI, grain and org level; returns the number of snapshot rows written.
+    """Recompute kpi_value for every KPI, grain and org level, and kpi_shift_value for the last `shift_days`
+    production days; returns the number of kpi_value rows written.
 
     With `since`, only the months from the one containing `since` are recomputed (a load that added
     or corrected recent data); earlier snapshots stay as they are.
@@ -494,8 +590,12 @@ def compute(
     prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = since.replace(day=1) if since else None
     frames = _registry_frames(sorted(all_elements()), energy_variant, carbon_series)
-    _load_frames(con, frames)
     try:
+        horizon = shift_horizon(con, shift_days)
+        shift_from = max(horizon, first) if horizon and first else horizon
+        if horizon:
+            _shift_pass(con, frames, shift_from, day_start_minutes, shifts or default_shifts())
+        _load_frames(con, frames)
         _elements(con, first)
         per_kpi = con.execute("SELECT count(*) FROM element_day").fetchall()[0][0] > PER_KPI_ROWS
         _roll_up(con, frames["kpi_term"], per_kpi)
@@ -506,7 +606,7 @@ def compute(
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
-        return _write(con, first, now, [k for k in summed if k not in factors], per_kpi, caps)
+        return _write(con, first, now, [k for k in summed if k not in factors], per_kpi, caps, shift_from, horizon)
     finally:
         con.execute("DROP VIEW IF EXISTS temp.kpi_base")
         for temp in _TEMPS:

@@ -31,6 +31,10 @@ class Element:
     # For a capability KPI's sample: SQL returning unit_id, day, characteristic, lsl, usl, n, sum_d, sum_dd
     # with d = value - the group's reference (a constant per characteristic and limits, for precision).
     sample_sql: str = ""
+    # True when the SQL buckets only by prod_day() of timestamps, so the engine's shift pass can
+    # redefine prod_day as the shift start and get the element per shift (orders, maintenance and
+    # dated ERP rows have no shift).
+    per_shift: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,23 @@ class Kpi:
     @property
     def elements(self) -> set[str]:
         return set(self.numerator) | set(self.denominator)
+
+    @property
+    def per_shift(self) -> bool:
+        """A day-grain KPI whose every element (or factor) also exists per shift has a shift grain."""
+        if "day" not in self.grains or self.kind == "capability":
+            return False
+        if self.kind == "product":
+            return all(KPIS[c].per_shift for c in self.components)
+        return all(ELEMENTS[e].per_shift for e in self.elements)
+
+    @property
+    def all_grains(self) -> tuple[str, ...]:
+        """Every grain a user can ask for, finest first: week rolls up from days, quarter and year from months."""
+        out = ("shift",) if self.per_shift else ()
+        if "day" in self.grains:
+            out += ("day", "week")
+        return out + ("month", "quarter", "year") if "month" in self.grains else out
 
     def applies_to(self, level: str) -> bool:
         """Below its lowest level a KPI is 不适用: never allocated downwards."""

@@ -26,6 +26,17 @@ def test_defaults_and_relative_paths(tmp_path):
     assert (s.timezone, s.day_start_minutes, s.web_host, s.web_port) == ("Asia/Shanghai", 480, "127.0.0.1", 8050)
 
 
+def test_shifts_default_to_three_from_the_day_start_or_follow_the_plant(tmp_path):
+    from kpis.shifts import Shift
+
+    s = load(_write(tmp_path, '[plant]\nday_start = "07:00"\n'), environ={})
+    assert s.shifts == (Shift("A", 0), Shift("B", 480), Shift("C", 960)) and s.shift_days == 62
+    s = load(_write(tmp_path, '[plant]\nday_start = "07:00"\nshift_history_days = 14\n'
+                              'shifts = [{code = "白班", start = "07:00"}, {code = "夜班", start = "19:00"}]\n'),
+             environ={})
+    assert s.shifts == (Shift("白班", 0), Shift("夜班", 720)) and s.shift_days == 14
+
+
 def test_config_path_from_environment(tmp_path):
     path = _write(tmp_path, '[plant]\nday_start = "07:30"\n')
     assert load(environ={"COCKPIT_CONFIG": str(path)}).day_start_minutes == 450
@@ -56,6 +67,8 @@ def test_schedules(text, expected):
      "does not have"),
     ('[connectors.x]\nsystem = "mes"\nkind = "csv"\nstream = "headcount"\nschedule = "often"\n', "schedule"),
     ('[plant]\nday_start = "25:00"\n', "day_start"),
+    ('[plant]\nshifts = [{code = "A", start = "09:00"}]\n', "plant.shifts: one shift must start"),
+    ('[plant]\nshift_history_days = -1\n', "shift_history_days"),
     ('[periods]\nbaseline_from = "2024-01-01"\n', "together"),
     ("not toml [", "cockpit.toml"),
 ])

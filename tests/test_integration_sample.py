@@ -99,6 +99,35 @@ def test_oee_of_a_line_from_raw_states(store):
     assert _engine(store[0], "oee", line) == pytest.approx(100 * availability * effectiveness * quality, rel=1e-9)
 
 
+def test_shift_oee_of_a_line_from_raw_records(store):
+    """Every shift of one line (A 08:00, B 16:00, C 00:00; a record counts in the shift it starts in)."""
+    line = "P1W1L1"
+
+    def shift_start(ts: pd.Series) -> pd.Series:
+        since_day = pd.to_datetime(ts) - pd.Timedelta(hours=8)
+        into = since_day - since_day.dt.normalize()
+        return since_day.dt.normalize() + pd.Timedelta(hours=8) + (into // pd.Timedelta(hours=8)) * pd.Timedelta(hours=8)
+
+    products = pd.read_csv(MASTER / "product.csv").set_index("product_id")["ideal_cycle_s"]
+    prod = _read("mes/production_2025-0[67].csv.gz")
+    prod = prod[prod["产线"] == line]
+    states = _read("mes/state_2025-0[67].csv.gz")
+    states = states[states["产线"] == line]
+    planned = _read("mes/planned_2025-0[67].csv.gz")
+    planned = planned[planned["产线"] == line]
+    seconds = (pd.to_datetime(states["结束时间"]) - pd.to_datetime(states["开始时间"])).dt.total_seconds()
+    by_state = seconds.groupby([shift_start(states["开始时间"]), states["状态"]]).sum().unstack(fill_value=0)
+    pot = planned.groupby(shift_start(planned["班次开始时间"]))["计划时长秒"].sum()
+    key = shift_start(prod["开始时间"])
+    pru_pq = (prod["产品编码"].map(products) * prod["产量"]).groupby(key).sum()
+    pq, gq = prod.groupby(key)["产量"].sum(), prod.groupby(key)["合格数"].sum()
+    expected = (by_state["running"] / (pot - by_state["planned_stop"])) * (pru_pq / by_state["running"]) * (gq / pq) * 100
+    got = store[0].con.execute("SELECT shift_start, value FROM kpi_shift_value WHERE kpi_id = 'oee' AND unit_id = ? "
+                               "AND status = 'ok' ORDER BY shift_start", [line]).df().set_index("shift_start")["value"]
+    assert len(got) > 100  # about two months of shifts
+    assert got.to_numpy() == pytest.approx(expected.reindex(got.index).to_numpy(), rel=1e-9)
+
+
 def test_energy_per_unit_of_a_workshop(store):
     workshop = "P1W1"
     meters = pd.read_csv(MASTER / "meter.csv")

@@ -92,6 +92,8 @@ def test_a_refresh_recomputes_only_from_the_changed_month_and_matches_a_full_com
     clock = {"now": datetime(2026, 3, 10, 9, 7)}
     writer = Writer(config.load(live_config, environ={}), clock=lambda: clock["now"])
     snapshot = "SELECT kpi_id, unit_id, grain, period_start, status, round(value, 9) FROM kpi_value ORDER BY ALL"
+    shift_snapshot = ("SELECT kpi_id, unit_id, shift_start, shift_code, status, round(value, 9) FROM kpi_shift_value "
+                      "ORDER BY ALL")
     try:
         writer.refresh()
         assert writer.con.execute("SELECT value FROM store_setting WHERE key = 'kpi_signature'").fetchall()
@@ -102,8 +104,11 @@ def test_a_refresh_recomputes_only_from_the_changed_month_and_matches_a_full_com
         assert since is not None and since >= datetime(2026, 3, 9).date(), since
         assert writer.compute(since=since)["recomputed_from"] == since.isoformat()
         incremental = writer.con.execute(snapshot).fetchall()
+        shifts = writer.con.execute(shift_snapshot).fetchall()
+        assert shifts  # the recent days have shift snapshots
         assert writer.compute()["recomputed_from"] is None  # no `since`: full
         assert writer.con.execute(snapshot).fetchall() == incremental
+        assert writer.con.execute(shift_snapshot).fetchall() == shifts
     finally:
         writer.close()
 

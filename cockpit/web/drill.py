@@ -31,7 +31,7 @@ def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div
     ])
 
 
-TREND_GRAINS = ("day", "week", "month", "quarter", "year")
+TREND_GRAINS = ("shift", "day", "week", "month", "quarter", "year")
 
 
 def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str, lang: str,
@@ -45,9 +45,11 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
     unit_name = name(unit_row.iloc[0], lang) if len(unit_row) else unit_id
     doc = serving.comparison(period, unit_id, [kpi_id])
     item = doc["kpis"][0]
-    if grain not in k.grains and grain in ("day", "week"):
-        grain = "month"  # monthly-only KPIs (costs, headcount) have no daily or weekly trend
+    if grain not in k.all_grains:  # monthly-only KPIs (costs, headcount) have no daily trend; orders no shifts
+        grain = "day" if grain == "shift" and "day" in k.all_grains else "month"
     months = serving.series(kpi_id, unit_id, grain)
+    # A total's baseline is a month's total: drawn on a month trend only.
+    baseline = item["baseline"] if k.kind != "sum" or grain in ("month",) else None
     path = _path(org, unit_id, kpi_id, lang)
     rows = []
     for child in serving.breakdown(kpi_id, unit_id, period):
@@ -68,7 +70,7 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
         html.Div(className="drill-charts", children=[
             html.Div(className="panel", children=[
                 html.Div(t("trend_vs_baseline", lang), className="panel-title"),
-                dcc.Graph(figure=figures.scaled(figures.drill_trend(months, item["baseline"], k.unit,
+                dcc.Graph(figure=figures.scaled(figures.drill_trend(months, baseline, k.unit,
                                                                     (t("report", lang), t("baseline", lang))), scale),
                           config=figures.STATIC, className="chart"),
             ]),

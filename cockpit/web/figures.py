@@ -115,8 +115,10 @@ def output_vs_plan(good: pd.DataFrame, plan: pd.DataFrame, labels: tuple[str, st
 def drill_trend(months: pd.DataFrame, baseline: float | None, unit: str, labels: tuple[str, str]) -> go.Figure:
     fig = go.Figure(layout=_base(16))
     ok = months[months["status"] == "ok"]
+    # a shift trend names each point's shift (A, B, C ...) next to its start time
+    text = ok["shift_code"] if "shift_code" in ok else None
     fig.add_trace(go.Scatter(x=ok["period_start"], y=ok["value"], mode="lines+markers", name=labels[0],
-                             line={"color": ACCENT, "width": 3}, marker={"size": 8}))
+                             line={"color": ACCENT, "width": 3}, marker={"size": 8}, hovertext=text))
     if baseline is not None and len(ok):
         fig.add_hline(y=baseline, line={"color": MUTED, "dash": "dash", "width": 2},
                       annotation_text=f"{labels[1]} {baseline:,.3g}", annotation_font={"color": MUTED, "size": 16})

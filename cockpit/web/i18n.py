@@ -54,7 +54,7 @@ STRINGS = {
     "unit": ("单位", "Unit"),
     "coverage": ("数据覆盖", "coverage"),
     "target": ("目标", "Target"),
-    "grain_day": ("日", "Day"), "grain_week": ("周", "Week"), "grain_month": ("月", "Month"),
+    "grain_shift": ("班次", "Shift"), "grain_day": ("日", "Day"), "grain_week": ("周", "Week"), "grain_month": ("月", "Month"),
     "grain_quarter": ("季", "Quarter"), "grain_year": ("年", "Year"),
     "target_default": ("默认目标：基期按工信部试点目标改善", "Default target: baseline improved by the MIIT pilot targets"),
     "level_enterprise": ("企业", "Enterprise"),

@@ -592,7 +592,8 @@ def compute(
     frames = _registry_frames(sorted(all_elements()), energy_variant, carbon_series)
     try:
         horizon = shift_horizon(con, shift_days)
-        shift_from = max(horizon, first) if horizon and first else horizon
+        # shifts have no month to complete: an incremental compute redoes them from the changed day only
+        shift_from = max(horizon, since) if horizon and since else horizon
         if horizon:
             _shift_pass(con, frames, shift_from, day_start_minutes, shifts or default_shifts())
         _load_frames(con, frames)

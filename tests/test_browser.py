@@ -366,6 +366,33 @@ def test_tile_click_reaches_the_drill_down(browser: Browser, live: Live):
     assert not errors, "console errors on the drill-down:\n" + browser.console_text(errors) + "\n" + live.tails()
 
 
+def test_a_lines_oee_by_shift(browser: Browser, live: Live):
+    """A plant lead's link to a line's OEE by shift: one line per shift in the trend, 班次 selected."""
+    with open(ROOT / "sample_data" / "master" / "org_unit.csv", encoding="utf-8") as f:
+        line = next(r for r in csv.DictReader(f) if r["level"] == "line")
+    browser.drain()
+    mark = len(browser.console)
+    browser.viewport(1920, 1080)
+    browser.open(f"{live.url}/kpi/oee?unit={line['unit_id']}&grain=shift")
+
+    def shifts_drawn():
+        legend = browser.js("return [...document.querySelectorAll('.drill-charts .chart .legendtext')]"
+                            ".map(e => e.textContent)")
+        checked = browser.js("const i = document.querySelector('.drill-periods input:checked');"
+                             "return i ? i.closest('label').textContent : null")
+        drawn = browser.js(JS_CHARTS_DRAWN, ".drill-charts .chart", 2)
+        return {"legend": legend, "checked": checked} if legend and drawn else Miss({"legend": legend, "drawn": drawn})
+
+    state = wait(browser, live, shifts_drawn, 20, f"{line['name_zh']}'s OEE trend drawn with a line per shift")
+    assert state["legend"] == ["A", "B", "C"], state  # the default calendar: A 08:00, B 16:00, C 00:00
+    assert state["checked"].strip() == t("grain_shift", "zh"), state
+    time.sleep(0.3)
+    problems = overflow(browser, DRILL_BOXES, DRILL_TEXTS)
+    browser.screenshot("drill-shift-1920x1080.png")
+    assert not problems, "the shift trend overflows:\n" + "\n".join(problems) + "\n" + diagnostics(browser, live)
+    assert not severe(browser.console[mark:]), browser.console_text(severe(browser.console[mark:]))
+
+
 # --- English -------------------------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ def create_app(settings: Settings, serving: Serving | None = None) -> Dash:
         q = _query(search)
         path = (pathname or "/").rstrip("/") or "/"
         if path.startswith("/kpi/"):
-            page = drill.layout(path.split("/")[2], q.get("unit"), q.get("period", "month"), lang)
+            page = drill.layout(path.split("/")[2], q.get("unit"), q.get("period", "month"), lang, q.get("grain"))
         elif path == "/sources":
             page = _safe(lambda: pages.sources_page(serving, lang), lang)
         elif path == "/definitions":

@@ -14,20 +14,22 @@ from kpis.periods import PERIOD_KINDS
 from kpis.registry import all_kpis
 
 
-def layout(kpi_id: str, unit_id: str | None, period: str, lang: str) -> html.Div:
+def layout(kpi_id: str, unit_id: str | None, period: str, lang: str, grain: str | None = None) -> html.Div:
+    """`grain` (from ?grain=) opens the trend at that grain, e.g. a link to a line's OEE by shift."""
     if kpi_id not in all_kpis():
         return html.Div(f"unknown KPI {kpi_id}", className="drill")
+    grain = grain if grain in TREND_GRAINS else "month"
     return html.Div(className="drill", children=[
         dcc.Store(id="drill-args", data={"kpi": kpi_id, "unit": unit_id, "lang": lang}),
         dcc.Store(id="drill-version"),
         html.Div(className="drill-bar", children=[
             dcc.Link("← " + t("back", lang), href=f"/?{urlencode({'lang': lang})}", className="drill-back"),
-            dcc.RadioItems(id=ids.DRILL_GRAIN, value="month", inline=True, className="drill-periods",
+            dcc.RadioItems(id=ids.DRILL_GRAIN, value=grain, inline=True, className="drill-periods",
                            options=[{"label": t(f"grain_{g}", lang), "value": g} for g in TREND_GRAINS]),
             dcc.RadioItems(id=ids.DRILL_PERIOD, value=period, inline=True, className="drill-periods",
                            options=[{"label": t(f"period_{p}", lang), "value": p} for p in PERIOD_KINDS]),
         ]),
-        html.Div(id=ids.DRILL_BODY, children=body(None, kpi_id, unit_id, period, lang)),
+        html.Div(id=ids.DRILL_BODY, children=body(None, kpi_id, unit_id, period, lang, grain=grain)),
     ])
 
 

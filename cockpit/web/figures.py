@@ -112,13 +112,22 @@ def output_vs_plan(good: pd.DataFrame, plan: pd.DataFrame, labels: tuple[str, st
     return fig
 
 
+SHIFT_COLORS = (ACCENT, PLAN, "#f59e0b", "#2dd4bf", "#f472b6", "#a3e635")
+
+
 def drill_trend(months: pd.DataFrame, baseline: float | None, unit: str, labels: tuple[str, str]) -> go.Figure:
     fig = go.Figure(layout=_base(16))
     ok = months[months["status"] == "ok"]
-    # a shift trend names each point's shift (A, B, C ...) next to its start time
-    text = ok["shift_code"] if "shift_code" in ok else None
-    fig.add_trace(go.Scatter(x=ok["period_start"], y=ok["value"], mode="lines+markers", name=labels[0],
-                             line={"color": ACCENT, "width": 3}, marker={"size": 8}, hovertext=text))
+    if "shift_code" in ok:
+        # by shift: one line per shift across the days, so a weak shift stands out as a line of its own
+        for i, (code, rows) in enumerate(ok.groupby("shift_code", sort=False)):
+            fig.add_trace(go.Scatter(x=rows["day"], y=rows["value"], mode="lines+markers", name=str(code),
+                                     line={"color": SHIFT_COLORS[i % len(SHIFT_COLORS)], "width": 2},
+                                     marker={"size": 6}))
+        fig.update_layout(showlegend=True, legend={"orientation": "h", "x": 0, "y": 1.1, "font": {"size": 16}})
+    else:
+        fig.add_trace(go.Scatter(x=ok["period_start"], y=ok["value"], mode="lines+markers", name=labels[0],
+                                 line={"color": ACCENT, "width": 3}, marker={"size": 8}))
     if baseline is not None and len(ok):
         fig.add_hline(y=baseline, line={"color": MUTED, "dash": "dash", "width": 2},
                       annotation_text=f"{labels[1]} {baseline:,.3g}", annotation_font={"color": MUTED, "size": 16})

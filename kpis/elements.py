@@ -341,12 +341,17 @@ element(Element(
     "plant", ("operating_cost.amount_cny", "operating_cost.category"),
 ))
 
+# One row per (unit, production order) from every record of the order: `production_record_whole` is the whole
+# table even in an incremental compute, restricted there to the orders with records in the recomputed months,
+# so an order that started before them is still booked on its first day with its whole span.
+_shared("order_unit", "SELECT unit_id, order_id, min(start_at) AS start_at, max(end_at) AS end_at, "
+        "SUM(produced_qty) AS pq, SUM(scrap_qty) AS sq FROM production_record_whole WHERE order_id IS NOT NULL "
+        "GROUP BY unit_id, order_id")
 element(Element(
     "aoet_s", "s", "AOET actual order execution time: from an order's first to its last record on the unit, "
     "booked on the production day the order started there",
-    "SELECT unit_id, prod_day(min(start_at)) AS day, SUM(span) AS value FROM ("
-    "SELECT unit_id, order_id, min(start_at) AS start_at, epoch(max(end_at)) - epoch(min(start_at)) AS span "
-    "FROM production_record WHERE order_id IS NOT NULL GROUP BY unit_id, order_id) GROUP BY unit_id, prod_day(start_at)",
+    "SELECT unit_id, prod_day(start_at) AS day, SUM(epoch(end_at) - epoch(start_at)) AS value FROM order_unit "
+    "GROUP BY ALL",
     "line", ("production_record.order_id", "production_record.start_at", "production_record.end_at"),
 ))
 
@@ -382,12 +387,9 @@ element(Element(
 # Fall-off: each work unit an order passes is one operation step; the first operation is the unit where the
 # order's first record starts (ties: the lower unit id). Both sides of a (unit, order) are booked on the
 # production day the order started on that unit, like AOET.
-_FALL_OFF = """WITH rec AS (
-    SELECT unit_id, order_id, min(start_at) AS start_at, SUM(produced_qty) AS pq, SUM(scrap_qty) AS sq
-    FROM production_record WHERE order_id IS NOT NULL GROUP BY unit_id, order_id),
-first_op AS (SELECT order_id, arg_min(pq, (start_at, unit_id)) AS first_pq FROM rec GROUP BY order_id)
+_FALL_OFF = """WITH first_op AS (SELECT order_id, arg_min(pq, (start_at, unit_id)) AS first_pq FROM order_unit GROUP BY order_id)
 SELECT r.unit_id, prod_day(r.start_at) AS day, SUM(r.sq) AS sq, SUM(f.first_pq) AS first_pq
-FROM rec r JOIN first_op f USING (order_id) GROUP BY ALL"""
+FROM order_unit r JOIN first_op f USING (order_id) GROUP BY ALL"""
 _ORDERS = ("production_record.order_id", "production_record.start_at")
 element(Element(
     "fall_off_qty", "件", "SQ scrap of production orders at each work unit (operation step) they pass",

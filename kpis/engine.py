@@ -39,6 +39,7 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
             carbon_series: str = "national") -> None:
     """Session macros, variables, shared views and the org closure the element SQL and compute() rely on."""
     _bucket_by_day(con, day_start_minutes)
+    _whole_orders(con, None)
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
     con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
     con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")  # compute(since=...) sets the first day
@@ -155,7 +156,31 @@ def _shadow_recent(con: duckdb.DuckDBPyConnection, first: date) -> list[str]:
     for table, column in RECENT_ONLY.items():
         con.execute(f'CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM "{catalog}".main.{table} '
                     f"WHERE {column} >= TIMESTAMP '{first.isoformat()}'")  # a date object, not user text
+    _whole_orders(con, first)
     return list(RECENT_ONLY)
+
+
+def _whole_orders(con: duckdb.DuckDBPyConnection, first: date | None) -> None:
+    """production_record_whole: every record of the orders with records from `first` on (all records without).
+
+    Order elements (AOET, fall-off) book an order on the day it started with its whole span, so an
+    incremental compute must see the early records of an order that runs into the recomputed months.
+    """
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+    whole = f'"{catalog}".main.production_record'
+    recent = (f" WHERE order_id IN (SELECT order_id FROM {whole} WHERE start_at >= TIMESTAMP '{first.isoformat()}')"
+              if first else "")  # a date object, not user text
+    con.execute(f"CREATE OR REPLACE TEMP VIEW production_record_whole AS SELECT * FROM {whole}{recent}")
+
+
+def _reach_back_for_orders(con: duckdb.DuckDBPyConnection, first: date) -> date:
+    """The first month to recompute: an order running into the months from `first` on is booked on the day it
+    started, so the month of that day is recomputed too (its order spans changed)."""
+    earliest = con.execute(
+        "SELECT prod_day(min(start_at)) FROM production_record WHERE order_id IN "
+        "(SELECT order_id FROM production_record WHERE start_at >= ? AND order_id IS NOT NULL)",
+        [first]).fetchall()[0][0]
+    return min(first, earliest.replace(day=1)) if earliest else first
 
 
 def element_sql() -> str:
@@ -293,6 +318,7 @@ def _elements(con: duckdb.DuckDBPyConnection, first: date | None, only: set[str]
     finally:
         for name in shadowed:
             con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+        _whole_orders(con, None)
         _shared_views(con)
         con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")
 
@@ -588,7 +614,7 @@ def compute(
     """
     now = now or datetime.now()
     prepare(con, day_start_minutes, energy_variant, carbon_series)
-    first = since.replace(day=1) if since else None
+    first = _reach_back_for_orders(con, since.replace(day=1)) if since else None
     frames = _registry_frames(sorted(all_elements()), energy_variant, carbon_series)
     try:
         horizon = shift_horizon(con, shift_days)

@@ -171,3 +171,35 @@ def test_data_starting_in_the_first_week_keeps_the_month(golden_loaded):
     from tests.conftest import kpi
 
     assert kpi(golden_loaded.con, "unit_operating_cost", "P1")[3] == "ok"
+
+
+def test_an_order_running_into_a_new_month_is_recomputed_where_it_started():
+    """Order O1 starts on L1 on 31 January and continues into February (on L1, then L2).
+
+    AOET books an order on the day it started on a unit, with its whole span: L1's O1 runs from
+    31 Jan 09:00 to 2 Feb 10:00 = 49 h, booked in January, so January's throughput on L1 (PQ by record
+    day / AOET) falls from 100 / 1 to 100 / 49 pieces per hour once the February records arrive. Fall-off: the first operation
+    (L1) produced 150; L1 scrapped 5 + 1 (booked on 31 Jan), L2 3 (3 Feb): 6/150 = 4 %, 3/150 = 2 %.
+    An incremental compute from February must give the same snapshots as a full one.
+    """
+    con = duckdb.connect()
+    create_all(con)
+    seed_reference_tables(con)
+    _org(con, [("ENT", None, "enterprise"), ("P1", "ENT", "plant"), ("W1", "P1", "workshop"),
+               ("L1", "W1", "line"), ("L2", "W1", "line")])
+    con.execute("INSERT INTO product VALUES ('A', 'A', 'A', NULL, 60, 1, NULL)")
+    insert = ("INSERT INTO production_record (record_id, unit_id, product_id, order_id, start_at, end_at, produced_qty, "
+              "good_qty, scrap_qty, rework_qty) VALUES (?, ?, 'A', 'O1', ?, ?, ?, ?, ?, 0)")
+    con.execute(insert, ["R1", "L1", datetime(2025, 1, 31, 9), datetime(2025, 1, 31, 10), 100, 95, 5])
+    engine.compute(con)
+    assert kpi(con, "throughput_rate", "L1", "month", "2025-01-01")[0] == pytest.approx(100)  # 100 in 1 h so far
+    con.executemany(insert, [("R2", "L1", datetime(2025, 2, 2, 9), datetime(2025, 2, 2, 10), 50, 49, 1),
+                             ("R3", "L2", datetime(2025, 2, 3, 9), datetime(2025, 2, 3, 11), 95, 92, 3)])
+    engine.compute(con, since=date(2025, 2, 2))
+    incremental = con.execute(SNAPSHOT).fetchall()
+    assert kpi(con, "throughput_rate", "L1", "month", "2025-01-01")[0] == pytest.approx(100 / 49)
+    assert kpi(con, "fall_off_ratio", "L1", "month", "2025-01-01")[0] == pytest.approx(4.0)
+    assert kpi(con, "fall_off_ratio", "L2", "month", "2025-02-01")[0] == pytest.approx(2.0)
+    assert kpi(con, "throughput_rate", "L1", "month", "2025-02-01")[3] == "no_data"  # no order started there
+    engine.compute(con)
+    assert con.execute(SNAPSHOT).fetchall() == incremental

@@ -309,17 +309,24 @@ element(Element(
 
 # Readings are summed per meter and production day first (meter_day), so the dated-factor lookup
 # runs on thousands of rows instead of millions of 15-minute readings, once for both scopes.
-_shared("carbon_day", "SELECT m.unit_id, d.day, f.scope, SUM(d.quantity * f.kgco2_per_unit) AS kg "
+# Gas with a measured calorific value (the reading's, else its meter's) is converted per kJ, like the energy
+# element; the rest per unit by the dated factor of the configured series.
+_shared("carbon_day", "SELECT m.unit_id, d.day, f.scope, SUM(COALESCE(d.ncv_kj * k.kgco2_per_unit, "
+        "d.quantity_ncv * f.kgco2_per_unit, 0) + (d.quantity - COALESCE(d.quantity_ncv, 0)) "
+        "* COALESCE(m.ncv_kj_m3 * k.kgco2_per_unit, f.kgco2_per_unit)) AS kg "
         "FROM meter_day d JOIN meter m USING (meter_id) "
         "ASOF JOIN (SELECT * FROM carbon_factor WHERE series = getvariable('carbon_series')) f "
-        "ON f.medium = m.medium AND year(d.day) >= f.year GROUP BY ALL")
+        "ON f.medium = m.medium AND year(d.day) >= f.year "
+        f"ASOF LEFT JOIN (SELECT * FROM carbon_factor WHERE series = '{NCV_VARIANT}') k "
+        "ON k.medium = m.medium AND year(d.day) >= k.year GROUP BY ALL")
 
 
 def _carbon(name: str, scope: int) -> Element:
     return element(Element(
         name, "kgCO2",
         f"Scope {scope} CO2: metered quantity × the dated factor of its medium in the configured series "
-        "(the latest published year at or before the reading's year)",
+        "(the latest published year at or before the reading's year); natural gas with a measured low calorific "
+        "value by kJ × 55.539 kgCO2/GJ (GB/T 32150-2015 defaults)",
         f"SELECT unit_id, day, kg AS value FROM carbon_day WHERE scope = {scope}",
         "workshop", ("energy_reading.quantity", "meter.medium"), per_shift=True,
     ))

@@ -134,8 +134,10 @@ def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
     for k in all_kpis().values():
         parts = []
         if "energy_kgce" in k.elements:
+            parts.append(f"electricity={energy_variant}")
+        if {"energy_kgce", "co2_scope1_kg"} & k.elements:
             # gas: the measured low calorific value where a reading or its meter has one, else the table
-            parts.append(f"electricity={energy_variant};natural_gas=measured_ncv_else_table")
+            parts.append("natural_gas=measured_ncv_else_table")
         if {"co2_scope1_kg", "co2_scope2_kg"} & k.elements:
             parts.append(f"carbon={carbon_series}")
         if parts:

@@ -30,6 +30,12 @@ ENERGY_COEFFICIENTS = [
 # (series, medium, year, scope, kgCO2 per unit, uom, source). For a year after the latest published
 # one, the latest earlier year applies (ASOF), and the variant says so through its series name.
 MEE = "MEE/NBS national average grid emission factor"
+# Natural gas burnt on site (GB/T 32150-2015 and the provincial inventory guidelines' defaults): 15.3 tC/TJ
+# carbon per calorific value, 99 % oxidised, x 44/12 = 55.539 kgCO2/GJ. At the default low calorific value of
+# 389.31 GJ per 10 000 Nm³ that is the 2.1622 kgCO2/m³ below; with a measured value (a reading's or its meter's
+# ncv_kj_m3) the per-kJ row applies, as the energy element converts gas by it. Not an electricity series: the
+# same in every series.
+GAS_KGCO2_PER_KJ = 15.3e-6 * 0.99 * 44 / 12
 CARBON_FACTORS = [
     ("national", "electricity", 2021, 2, 0.5568, "kWh", MEE),
     ("national", "electricity", 2022, 2, 0.5366, "kWh", MEE),
@@ -40,6 +46,8 @@ CARBON_FACTORS = [
     *[(series, medium, 2000, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
       for series in ("national", "regional_southwest", "ets")
       for medium, factor, uom in (("natural_gas", 2.1622, "m3"), ("diesel", 3.0959, "kg"))],
+    ("calorific_value", "natural_gas", 2000, 1, GAS_KGCO2_PER_KJ, "kJ",
+     "GB/T 32150-2015 defaults: 15.3 tC/TJ x 99 % oxidation x 44/12, per kJ of measured low calorific value"),
 ]
 CARBON_SERIES = ("national", "regional_southwest", "ets")
 
@@ -47,9 +55,8 @@ CARBON_SERIES = ("national", "regional_southwest", "ets")
 def seed_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Fill reference tables, never overwriting a plant's own edits.
 
-    Energy coefficients are added by key when absent, so a row introduced by a later release (the
-    calorific-value row) reaches a store seeded before it; an edited row keeps its value.
+    Coefficients and factors are added by key when absent, so a row introduced by a later release (the
+    calorific-value rows) reaches a store seeded before it; an edited row keeps its value.
     """
     con.executemany("INSERT OR IGNORE INTO energy_coefficient VALUES (?, ?, ?, ?, ?)", ENERGY_COEFFICIENTS)
-    if con.execute("SELECT count(*) FROM carbon_factor").fetchall()[0][0] == 0:
-        con.executemany("INSERT INTO carbon_factor VALUES (?, ?, ?, ?, ?, ?, ?)", CARBON_FACTORS)
+    con.executemany("INSERT OR IGNORE INTO carbon_factor VALUES (?, ?, ?, ?, ?, ?, ?)", CARBON_FACTORS)

@@ -116,7 +116,7 @@ def test_energy_and_carbon_variants_are_recorded(con):
         return con.execute("SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = ?", [kpi_id]).fetchall()
 
     assert variant("energy_per_unit") == [("electricity=equivalent;natural_gas=measured_ncv_else_table",)]
-    assert variant("carbon_per_output_value") == [("carbon=national",)]
+    assert variant("carbon_per_output_value") == [("natural_gas=measured_ncv_else_table;carbon=national",)]
     assert variant("defect_rate") == [(None,)]
 
 

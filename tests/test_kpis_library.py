@@ -310,6 +310,11 @@ def test_every_operations_stream_loads_without_rejects(ops):
     ("energy_per_unit", "W1", KGCE_W1 / 280, "1482 kgce / 280 = 5.2929 kgce/件"),
     ("energy_per_unit", "ENT", (KGCE_W1 + KGCE_W2) / 604, "(1482 + 2818) / (280 + 324) = 7.1192 kgce/件"),
     ("energy_per_output_value", "P2", KGCE_W2 / 1000 / 3.24, "2.818 tce / 3.24 万元 = 0.86975 tce/万元"),
+    # Scope 1 of gas by calorific value: 15.3 tC/TJ x 0.99 x 44/12 = 55.539 kgCO2/GJ = 5.5539e-5 kg/kJ
+    ("co2_scope1_t", "W1", (100 * 35169.12 * 5.5539e-5 + 100 * 2.1622) / 1000,
+     "(3 516 912 kJ x 5.5539e-5 = 195.32 kg) + (100 m3 without a value x 2.1622 = 216.22 kg) = 0.41154 t"),
+    ("co2_scope1_t", "W2", (200 * 36634.5 + 100 * 32238.36) * 5.5539e-5 / 1000,
+     "(200 m3 x 36 634.5 (meter) + 100 m3 x 32 238.36 (reading)) kJ x 5.5539e-5 = 585.98 kg = 0.58598 t"),
 ])
 def test_operations_value(ops, kpi_id, unit, expected, arithmetic):
     value, _num, _den, status = kpi(ops[0].con, kpi_id, unit)

@@ -17,6 +17,7 @@ from cockpit.config import Settings, schedule_seconds
 SERVING_TABLES = {
     "kpi_value": "SELECT * FROM kpi_value",
     "kpi_shift_value": "SELECT * FROM kpi_shift_value",
+    "capability_sample": "SELECT * FROM capability_sample",
     "kpi_baseline": "SELECT * FROM kpi_baseline",
     "kpi_target": "SELECT * FROM kpi_target",
     "org_unit": "SELECT * FROM org_unit",

@@ -89,6 +89,17 @@ class Serving:
             "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status, n_units, n_complete "
             "FROM kpi_value WHERE grain = 'month'"))
 
+    def capability_samples(self, unit_id: str) -> pd.DataFrame:
+        """One unit's monthly capability samples, for Cp/Cpk over windows longer than a month."""
+        def build():
+            try:
+                return self.query("SELECT * FROM capability_sample")
+            except duckdb.CatalogException:  # published before samples were kept
+                return pd.DataFrame(columns=["kpi_id", "unit_id", "period_start", "characteristic", "lsl", "usl",
+                                             "n", "sum_d", "sum_dd"])
+        samples = self.cached("capability_samples", build)
+        return samples[samples["unit_id"] == unit_id]
+
     def series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
         """A KPI's values over time; week, quarter and year are rolled up from day and month snapshots."""
         if grain in ("week", "quarter", "year"):
@@ -98,7 +109,7 @@ class Serving:
             rows = self.query(
                 "SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status FROM kpi_value "
                 "WHERE kpi_id IN (SELECT unnest(?)) AND unit_id = ? AND grain = ?", [ids, unit_id, base])
-            out = regrain(rows, grain)
+            out = regrain(rows, grain, self.capability_samples(unit_id) if kpi.kind == "capability" else None)
             out = out[out["kpi_id"] == kpi_id].sort_values("period_start")
             if since:
                 out = out[out["period_start"] >= pd.Timestamp(since)]
@@ -168,8 +179,9 @@ class Serving:
             doc["baseline"] = {"from": base.first.isoformat(), "to": base.last.isoformat()}
             monthly = self.monthly()
             monthly = monthly[monthly["unit_id"] == unit_id]
-            rep_vals = window_values(monthly, report)
-            base_vals = window_values(monthly, base) if kind == "yoy" else self._frozen(unit_id)
+            samples = self.capability_samples(unit_id)
+            rep_vals = window_values(monthly, report, samples)
+            base_vals = window_values(monthly, base, samples) if kind == "yoy" else self._frozen(unit_id)
         for kpi_id in ids:
             k = kpis[kpi_id]
             rep = _pick(rep_vals, kpi_id)

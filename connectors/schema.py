@@ -642,6 +642,12 @@ CREATE TABLE IF NOT EXISTS kpi_value (
 -- kpi_value has no primary key on purpose: it is rebuilt by set-based SQL that groups by
 -- (kpi_id, unit_id, grain, period_start), and index upkeep on millions of snapshot rows cost more
 -- than the whole roll-up (tests/test_kpis_golden.py checks the uniqueness).
+-- Month samples of the capability KPIs per unit and characteristic, so a window of months pools them (Cpk of a
+-- year is the statistic of the year's measurements, never a mean of monthly Cpk). d = value − the middle of
+-- the limits (or the one limit), a constant per characteristic and limits, so the sums add across months.
+CREATE TABLE IF NOT EXISTS capability_sample (
+    kpi_id VARCHAR, unit_id VARCHAR, period_start DATE, characteristic VARCHAR, lsl DOUBLE, usl DOUBLE,
+    n BIGINT, sum_d DOUBLE, sum_dd DOUBLE);
 -- Shift snapshots of the KPIs with a shift grain, for the recent production days only (plant.shift_history_days).
 CREATE TABLE IF NOT EXISTS kpi_shift_value (
     kpi_id VARCHAR, unit_id VARCHAR, shift_start TIMESTAMP, shift_code VARCHAR, day DATE, value DOUBLE,

@@ -23,6 +23,10 @@ def monthly_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
+def capability_samples(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM capability_sample").df()
+
+
 def _differs(a: float | None, b: float | None) -> bool:
     if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
         return (a is None) != (b is None)
@@ -31,7 +35,7 @@ def _differs(a: float | None, b: float | None) -> bool:
 
 def freeze(con: duckdb.DuckDBPyConnection, window: Window, now: datetime, refreeze: bool = False) -> dict[str, int]:
     """Freeze baselines not frozen yet (or all, on refreeze); flag late corrections. Returns counts."""
-    current = window_values(monthly_values(con), window)
+    current = window_values(monthly_values(con), window, capability_samples(con))
     frozen = {
         (r[0], r[1]): r for r in con.execute(
             "SELECT kpi_id, unit_id, value, period_from, period_to FROM kpi_baseline").fetchall()

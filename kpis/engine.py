@@ -194,26 +194,37 @@ def element_sql() -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def _capability_sql(kpi_id: str) -> str:
-    """Snapshots of one capability KPI: per unit at its lowest level, characteristic by characteristic.
-
-    Each characteristic (name and limits) gets its own n, mean and overall sample deviation; the unit
-    shows its least capable characteristic, named in `variant`. Units above are 'not_applicable'.
-    """
+def _capability_groups_sql(kpi_id: str) -> str:
+    """n, Σd and Σd² of one capability KPI's sample per characteristic (and limits), unit at its lowest level
+    and period of each grain. The month rows are kept (capability_sample), so windows can pool them."""
     k = all_kpis()[kpi_id]
     sample = all_elements()[next(iter(k.denominator))].sample_sql
     rank = LEVELS.index(k.lowest_level) + 1
-    stat = ("(usl - lsl) / (6 * sd)" if k.capability == "cp"
-            else "least((usl - ref) - mean_d, mean_d - (lsl - ref)) / (3 * sd)")
     start = {"day": "day", "month": "date_trunc('month', day)"}
     periods = " UNION ALL ".join(f"SELECT '{g}' AS grain, {start[g]} AS period_start, * FROM s" for g in k.grains)
     return f"""
-        WITH s AS (SELECT * FROM ({sample}) WHERE $first IS NULL OR day >= $first),
-        per_group AS (
-            SELECT p.grain, c.ancestor AS unit_id, p.period_start, p.characteristic, p.lsl, p.usl,
-                   SUM(p.n) AS n, SUM(p.sum_d) AS sum_d, SUM(p.sum_dd) AS sum_dd, max(p.day) AS last_day
-            FROM ({periods}) p JOIN org_closure c ON c.descendant = p.unit_id
-            WHERE c.ancestor_rank = {rank} GROUP BY ALL),
+        WITH s AS (SELECT * FROM ({sample}) WHERE $first IS NULL OR day >= $first)
+        SELECT '{kpi_id}' AS kpi_id, p.grain, c.ancestor AS unit_id, CAST(p.period_start AS DATE) AS period_start,
+               p.characteristic, p.lsl, p.usl, SUM(p.n) AS n, SUM(p.sum_d) AS sum_d, SUM(p.sum_dd) AS sum_dd,
+               max(p.day) AS last_day
+        FROM ({periods}) p JOIN org_closure c ON c.descendant = p.unit_id
+        WHERE c.ancestor_rank = {rank} GROUP BY ALL"""
+
+
+def _capability_sql(kpi_id: str) -> str:
+    """Snapshots of one capability KPI from its groups (capability_group): per unit at its lowest level,
+    characteristic by characteristic.
+
+    Each characteristic (name and limits) gets its own n, mean and overall sample deviation; the unit
+    shows its least capable characteristic, named in `variant`. Units above are 'not_applicable'.
+    kpis.windows.pooled_capability is the same statistic over several months, in pandas.
+    """
+    k = all_kpis()[kpi_id]
+    rank = LEVELS.index(k.lowest_level) + 1
+    stat = ("(usl - lsl) / (6 * sd)" if k.capability == "cp"
+            else "least((usl - ref) - mean_d, mean_d - (lsl - ref)) / (3 * sd)")
+    return f"""
+        WITH per_group AS (SELECT * EXCLUDE (kpi_id) FROM capability_group WHERE kpi_id = '{kpi_id}'),
         stats AS (
             SELECT *, COALESCE((lsl + usl) / 2, lsl, usl) AS ref, sum_d / n AS mean_d,
                    CASE WHEN n > 1 THEN sqrt(greatest(sum_dd - sum_d * sum_d / n, 0) / (n - 1)) END AS sd
@@ -301,7 +312,8 @@ def _status_sql(source: str) -> str:
 FROM {source} s JOIN kpi_dim m USING (kpi_key)"""
 
 
-_TEMPS = ("element_day", "kpi_day", "kpi_month", "kpi_factor_sums", "kpi_product", "kpi_capability", "kpi_dim",
+_TEMPS = ("element_day", "kpi_day", "kpi_month", "kpi_factor_sums", "kpi_product", "kpi_capability",
+          "capability_group", "kpi_dim",
           "kpi_term", "kpi_component", "element_names", "kpi_shift_result")
 
 
@@ -592,6 +604,9 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, re
             written += con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value,
                 numerator, denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
                 FROM kpi_capability""", [now]).fetchall()[0][0]
+            con.execute("DELETE FROM capability_sample WHERE period_start >= ?", [first or date.min])
+            con.execute("""INSERT INTO capability_sample SELECT kpi_id, unit_id, period_start, characteristic, lsl, usl,
+                n, sum_d, sum_dd FROM capability_group WHERE grain = 'month'""")
         _write_shifts(con, shift_from, horizon, now)
         _data_starts(con, first)
         _mark_partial_months(con, first)
@@ -633,8 +648,10 @@ def compute(
         _products(con, factors, per_kpi)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:
+            con.execute("CREATE OR REPLACE TEMP TABLE capability_group AS "
+                        + " UNION ALL ".join(f"({_capability_groups_sql(c)})" for c in caps), {"first": first})
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
-                        + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps), {"first": first})
+                        + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps))
         return _write(con, first, now, [k for k in summed if k not in factors], per_kpi, caps, shift_from, horizon)
     finally:
         con.execute("DROP VIEW IF EXISTS temp.kpi_base")

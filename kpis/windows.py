@@ -1,10 +1,13 @@
 """KPI values over a window of months, rolled up from the monthly numerators and denominators.
 
-Capability KPIs (Cp, Cpk) are statistics of one month's sample: only a one-month window has a value.
+Capability KPIs (Cp, Cpk, Cm, Cmk) are statistics of a sample, never means of monthly values: a longer
+window pools each characteristic's n, Σd and Σd² of its months (capability_sample) and computes the
+statistic again.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kpis.engine import STATUS_PRIORITY
@@ -14,11 +17,41 @@ from kpis.registry import all_kpis
 COLUMNS = ["kpi_id", "unit_id", "value", "numerator", "denominator", "status", "months", "coverage"]
 
 
-def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """`monthly`: kpi_value rows of grain 'month'. Returns one row per (kpi_id, unit_id) seen in the window."""
+def pooled_capability(k, samples: pd.DataFrame) -> tuple[float | None, float | None, str]:
+    """(value, n, status) of a capability KPI over several months' samples of one unit.
+
+    The engine's statistic (kpis.engine._capability_sql) on the pooled sums: per characteristic and limits
+    n, mean and overall sample deviation; the unit shows its least capable characteristic.
+    """
+    if samples.empty:
+        return None, None, "no_data"
+    g = samples.groupby(["characteristic", "lsl", "usl"], dropna=False)[["n", "sum_d", "sum_dd"]].sum().reset_index()
+    n = g["n"].astype(float)
+    lsl, usl = g["lsl"].astype(float), g["usl"].astype(float)
+    ref = ((lsl + usl) / 2).fillna(lsl).fillna(usl)
+    mean_d = g["sum_d"] / n
+    sd = np.sqrt(np.maximum(g["sum_dd"] - g["sum_d"] ** 2 / n, 0) / (n - 1)).where(n > 1)
+    enough = (n >= k.min_denominator) & (sd > 0)
+    if k.capability == "cp":
+        cap = (usl - lsl) / (6 * sd)
+    else:  # the nearer limit; a one-sided characteristic has one (np.fmin skips the missing side, like least())
+        cap = np.fmin((usl - ref) - mean_d, mean_d - (lsl - ref)) / (3 * sd)
+    cap = cap.where(enough)
+    if cap.notna().any():
+        i = cap.idxmin()
+        return float(cap[i]), float(n[i]), "ok"
+    return None, float(n.max()), "not_applicable" if enough.any() else "insufficient"
+
+
+def window_values(monthly: pd.DataFrame, window: Window, samples: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`monthly`: kpi_value rows of grain 'month'; `samples`: capability_sample rows (for capability KPIs over
+    more than a month). Returns one row per (kpi_id, unit_id) seen in the window."""
     kpis = all_kpis()
     rows = monthly[(monthly["period_start"] >= pd.Timestamp(window.first))
                    & (monthly["period_start"] <= pd.Timestamp(window.last))]
+    if samples is not None:
+        samples = samples[(pd.to_datetime(samples["period_start"]) >= pd.Timestamp(window.first))
+                          & (pd.to_datetime(samples["period_start"]) <= pd.Timestamp(window.last))]
     out: dict[tuple[str, str], dict] = {}
     for (kpi_id, unit_id), g in rows.groupby(["kpi_id", "unit_id"], sort=False):
         k = kpis.get(kpi_id)
@@ -32,13 +65,16 @@ def window_values(monthly: pd.DataFrame, window: Window) -> pd.DataFrame:
         if not len(has):
             value, status = None, "no_data"
         elif k.kind == "capability":
-            # A statistic of one month's sample: a longer window would need each characteristic's n, Σx
-            # and Σx², which the monthly snapshot does not keep; averaging monthly Cpk would be wrong.
+            # A statistic of a sample: one month's snapshot, or the months' pooled samples; averaging
+            # monthly Cpk would be wrong. Units above the KPI's level stay 'not_applicable'.
             num = None
             if len(window.months()) == 1:
                 row = has.iloc[0]
                 den, status = row["denominator"], row["status"]
                 value = row["value"] if status == "ok" else None
+            elif samples is not None and (has["status"] != "not_applicable").any():
+                mine = samples[(samples["kpi_id"] == kpi_id) & (samples["unit_id"] == unit_id)]
+                value, den, status = pooled_capability(k, mine)
             else:
                 value, den, status = None, None, "not_applicable"
         elif k.kind == "sum":
@@ -87,7 +123,7 @@ def compare(direction: str, baseline: float | None, report: float | None) -> tup
 REGRAIN = {"week": "W-SUN", "quarter": "QS", "year": "YS"}
 
 
-def regrain(rows: pd.DataFrame, grain: str) -> pd.DataFrame:
+def regrain(rows: pd.DataFrame, grain: str, samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """Week, quarter or year values of one unit's KPIs from day (week) or month (quarter, year) snapshots.
 
     Each bucket is rolled up like any window: Σ numerator / Σ denominator, products of rolled factors.
@@ -105,6 +141,6 @@ def regrain(rows: pd.DataFrame, grain: str) -> pd.DataFrame:
         raise ValueError(f"grain must be week, quarter or year, not {grain}")
     out = []
     for first, part in rows.assign(period_start=starts).groupby(bucket):
-        values = window_values(part, Window(first.date(), part["period_start"].max().date()))
+        values = window_values(part, Window(first.date(), part["period_start"].max().date()), samples)
         out.append(values.assign(period_start=first))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["period_start", *COLUMNS])

@@ -190,7 +190,7 @@ def test_a_maintenance_event_booked_on_a_line_is_quarantined(tmp_path):
         writer.close()
 
 
-def test_capability_windows_take_one_month_only(con):
+def test_capability_windows_without_samples_take_one_month_only(con):
     monthly = con.execute("SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status, n_units, "
                           "n_complete FROM kpi_value WHERE grain = 'month'").df()
     january = window_values(monthly, Window(date(2025, 1, 1), date(2025, 1, 31))).set_index(["kpi_id", "unit_id"])
@@ -199,9 +199,47 @@ def test_capability_windows_take_one_month_only(con):
     assert january.loc[("mtbf", "E2"), "status"] == "insufficient"  # the window keeps the >= 5 failures rule
     assert january.loc[("mtbf", "L1"), "value"] == pytest.approx(2.0)
     quarter = window_values(monthly, Window(date(2024, 11, 1), date(2025, 1, 31))).set_index(["kpi_id", "unit_id"])
-    assert quarter.loc[("cpk", "L1"), "status"] == "not_applicable"  # never a mean of monthly Cpk
+    assert quarter.loc[("cpk", "L1"), "status"] == "not_applicable"  # without samples: never a mean of monthly Cpk
     assert pd.isna(quarter.loc[("cpk", "L1"), "value"])
     assert quarter.loc[("mttr", "L1"), "value"] == pytest.approx(190 / 9)  # ratios still add up over months
+
+
+def test_capability_over_months_pools_the_samples(tmp_path):
+    """February adds L2 D 10 x 9.6 and 10 x 9.8 to January's 10 x 9.9 and 10 x 10.1: neither month has the 30
+    values a Cpk needs, the two together have 40. Pooled D: mean 9.85, Σ(x - x̄)² = 10 x (0.05² + 0.25² + 0.25²
+    + 0.05²) = 1.3, s = sqrt(1.3 / 39) = 0.18257; Cpk = min(11 - 9.85, 9.85 - 9) / 3s = 0.85 / 0.54772 = 1.5519,
+    below R's 2.2941 (January, mean 0.9, USL 1.6): the line's Cpk over January-February is D's. Cp: R has no
+    lower limit, so D's (11 - 9) / 6s = 1.8257 (January alone: not applicable, D too few values)."""
+    toml = _copy(tmp_path / "plant")
+    with open(toml.parent / "measurement.csv", "a", encoding="utf-8") as f:
+        for i in range(20):
+            f.write(f"F{i:03d},L2,B,D,2025-02-03 {9 + i // 10}:{i % 10 * 5:02d}:00,{9.6 if i < 10 else 9.8},9,11\n")
+    writer = _writer(toml)
+    try:
+        writer.load()
+        writer.compute()
+        con = writer.con
+        monthly = con.execute("SELECT kpi_id, unit_id, period_start, value, numerator, denominator, status, n_units, "
+                              "n_complete FROM kpi_value WHERE grain = 'month'").df()
+        samples = con.execute("SELECT * FROM capability_sample").df()
+        both = window_values(monthly, Window(date(2025, 1, 1), date(2025, 2, 28)), samples).set_index(
+            ["kpi_id", "unit_id"])
+        s = math.sqrt(1.3 / 39)
+        assert both.loc[("cpk", "L2"), "value"] == pytest.approx(0.85 / (3 * s), **APPROX)
+        assert both.loc[("cpk", "L2"), "denominator"] == 40
+        assert both.loc[("cp", "L2"), "value"] == pytest.approx(2 / (6 * s), **APPROX)
+        assert both.loc[("cpk", "L1"), "value"] == pytest.approx(0.8 / (3 * S_D), **APPROX)  # January's only
+        assert both.loc[("cpk", "W1"), "status"] == "not_applicable"  # never pooled above the line
+        february = window_values(monthly, Window(date(2025, 2, 1), date(2025, 2, 28)), samples).set_index(
+            ["kpi_id", "unit_id"])
+        assert february.loc[("cpk", "L2"), "status"] == "insufficient"  # 20 values
+        # an incremental compute from February keeps January's samples and replaces February's
+        engine.compute(con, since=date(2025, 2, 3))
+        again = con.execute("SELECT * FROM capability_sample ORDER BY ALL").fetchall()
+        engine.compute(con)
+        assert again == con.execute("SELECT * FROM capability_sample ORDER BY ALL").fetchall()
+    finally:
+        writer.close()
 
 
 def test_incremental_recompute_keeps_capability_equal_to_full(library):

@@ -43,10 +43,14 @@ def _production(name: str, expr: str, unit: str, description: str) -> Element:
 
 
 def _state(name: str, states: tuple[str, ...], description: str) -> Element:
+    # A row for every unit and day (or shift) with any state record: the MES reports every state, so a shift
+    # without a setup has a setup time of 0, not an unknown one. Without the 0 the unit would count as
+    # incomplete for the setup ratio and drop out of its workshop's roll-up, biasing it.
     listed = ", ".join(f"'{s}'" for s in states)
     return element(Element(
         name, "s", description,
-        f"SELECT unit_id, day, SUM(seconds) AS value FROM state_day WHERE state IN ({listed}) GROUP BY ALL",
+        f"SELECT unit_id, day, COALESCE(SUM(seconds) FILTER (WHERE state IN ({listed})), 0) AS value "
+        "FROM state_day GROUP BY ALL",
         "line", ("equipment_state.state", "equipment_state.start_at", "equipment_state.end_at"), per_shift=True,
     ))
 

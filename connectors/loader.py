@@ -38,11 +38,11 @@ from connectors.base import (
 )
 from connectors.parsing import ParseOptions, serial_probe_sql
 from connectors.schema import STREAMS, Table
-from connectors.validate import lookup_type_sql, stage_sql
+from connectors.validate import hash_sql, lookup_type_sql, stage_sql
 
 log = logging.getLogger(__name__)
 TEMP_TABLES = ("staged", "rejected", "checked", "checked_rows", "dups", "matched", "csv_raw", "csv_rejects",
-               "csv_reject_scans", "csv_skips", "run_keys", "run_batches", "run_cand", "run_dups", "run_match", "run_cmp")
+               "csv_reject_scans", "csv_skips", "run_keys", "run_ranges", "run_batches", "run_cand", "run_dups", "run_match", "run_cmp")
 MASTER_TABLES = frozenset(name for name, t in STREAMS.items() if t.system == "master")
 
 
@@ -154,7 +154,8 @@ def _validate_sql(con, table: Table, ctx: _Run, source: str) -> str:
     _drop_temp(con, "checked")
     _drop_temp(con, "checked_rows")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE staged)").fetchall())
-    return stage_sql(table, types, _with_serials(con, table, types, ctx.opts, ctx.serials, source), ctx.lookups)
+    opts = _with_serials(con, table, types, ctx.opts, ctx.serials, source)
+    return stage_sql(table, types, opts, ctx.lookups, hashes=ctx.hashes)
 
 
 def _validate(con, table: Table, ctx: _Run, source: str) -> None:
@@ -237,6 +238,7 @@ class _Run:
     serials: dict[str, set[str]] = field(default_factory=dict)  # source -> its Excel-serial date fields
     lookups: dict[str, str] = field(default_factory=dict)  # master table -> temp ENUM type of its keys
     ordered: dict[str, bool] = field(default_factory=dict)  # validation SQL -> DuckDB writes it in read order
+    hashes: bool = False  # `checked` carries _k and _h (validate.stage_sql)
 
     @property
     def params(self) -> dict:
@@ -333,23 +335,37 @@ class _KeyedWriter:
 class _AppendWriter:
     """Per batch: append the valid rows and note their keys; at the end make the key unique again.
 
-    `run_keys` holds a hash of the key and of the whole row for every row appended, and where it came
-    from (batch, position, line). A key hash seen twice in the run points at the few rows to look at:
-    the table's rows of this run with that key are paired with their lines by (key hash, row hash);
-    rows with equal hashes hold the same values, so which of them pairs with which line does not
-    matter, and the append needs no particular order. A row that finds no partner fails the run.
+    `run_keys` holds a hash of the key and of the whole row for every row appended (taken while
+    validating), and where it came from (batch, position, line). A key hash seen twice in the run
+    points at the few rows to look at: the table's rows of this run with that key are paired with
+    their lines by (key hash, row hash); rows with equal hashes hold the same values, so which of
+    them pairs with which line does not matter, and the append needs no particular order. A row that
+    finds no partner fails the run.
+
+    Finding a repeated hash among all the run's rows is one aggregation over them, the one step of a
+    load that grows faster than the file. Most exports number their records in order, so each batch
+    also notes the range of its first key column and whether its own key hashes are distinct: when
+    no two batches' ranges overlap and no batch repeats a hash, no key can repeat, and that
+    aggregation is skipped (it still runs for any other export).
     """
 
     def __init__(self, run: _Run):
         self.run = run
         self.sources: list[str] = []
         self.rows = 0  # valid rows appended
+        run.hashes = True
         # 32 bytes a row (a batch holds far fewer than 2^32 rows); spilled to the temp_directory if need be.
         run.con.execute("CREATE OR REPLACE TEMP TABLE run_keys (_k UBIGINT, _h UBIGINT, _batch UINTEGER, _rn UINTEGER, "
                         "_line BIGINT)")
         typed = {c.name: c.type for c in run.table.columns}
-        self.key_hash = "hash(" + ", ".join(f'CAST("{k}" AS {typed[k]})' for k in run.table.key) + ")"
-        self.row_hash = "hash(" + ", ".join(f'CAST("{c}" AS {t})' for c, t in typed.items()) + ")"
+        self.key_hash = hash_sql(run.table.key, typed)
+        self.row_hash = hash_sql(run.table.column_names, typed)
+        # Ranges need a first key column that a valid row always has (NULLs would escape min and max).
+        first = next(c for c in run.table.columns if c.name == run.table.key[0])
+        self.ranges = first.required
+        if self.ranges:
+            run.con.execute(f'CREATE OR REPLACE TEMP TABLE run_ranges (_batch UINTEGER, _lo {first.type}, '
+                            f'_hi {first.type}, _distinct BOOLEAN)')
 
     def load(self, batch: RawBatch) -> None:
         run, con, table = self.run, self.run.con, self.run.table
@@ -362,8 +378,11 @@ class _AppendWriter:
             con.execute(f"""INSERT INTO {table.name} ({q['cols']}, run_id) SELECT {q['cols']}, $run
                 FROM checked WHERE _errors = ''""", {"run": run.run_id})
             con.execute("SET preserve_insertion_order = true")
-            con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, {len(self.sources)}, _rn,
-                {SOURCE_LINE} FROM checked WHERE _errors = ''""")
+            con.execute(f"""INSERT INTO run_keys SELECT _k, _h, {len(self.sources)}, _rn, {SOURCE_LINE}
+                FROM checked WHERE _errors = ''""")
+            if self.ranges:
+                con.execute(f"""INSERT INTO run_ranges SELECT {len(self.sources)}, min("{table.key[0]}"),
+                    max("{table.key[0]}"), count(DISTINCT _k) = count(*) FROM checked WHERE _errors = ''""")
         self.sources.append(batch.source)
         self.rows += n_good
         run.result.rows_in += n_in + n_rejected
@@ -375,13 +394,14 @@ class _AppendWriter:
             return
         q, params = run.sql(), run.params
         losers = self._deduplicate(q, params) if self._repeats() else 0
-        this_run = f"FROM {table.name} WHERE run_id = $run"
-        if table.time_column:
-            as_of = con.execute(f"SELECT max({q['time']}) {this_run}", {"run": run.run_id}).fetchall()[0][0]
-            if as_of is not None:
-                result.data_as_of = max(filter(None, [result.data_as_of, _as_datetime(as_of)]))
+        # One pass over the run's rows for the count and both ends of its time span.
+        stats = f"SELECT count(*), min({q['time']}), max({q['time']}) FROM {table.name} WHERE run_id = $run"
+        loaded, first, as_of = con.execute(stats, {"run": run.run_id}).fetchall()[0]
+        if as_of is not None:
+            result.data_as_of = max(filter(None, [result.data_as_of, _as_datetime(as_of)]))
         unchanged, replaced_from = self._against_stored(q) if run.had_rows else (0, None)
-        loaded, first = con.execute(f"SELECT count(*), min({q['time']}) {this_run}", {"run": run.run_id}).fetchall()[0]
+        if unchanged:  # rows identical to stored ones left the run again
+            loaded, first, _ = con.execute(stats, {"run": run.run_id}).fetchall()[0]
         if loaded != self.rows - losers - unchanged:
             raise RuntimeError(f"{table.name}: {loaded} rows of this run where {self.rows} - {losers} - {unchanged} "
                                "were expected; nothing was loaded")
@@ -392,7 +412,12 @@ class _AppendWriter:
             result.changed_from = _earliest(first, replaced_from)
 
     def _repeats(self) -> bool:
+        """Whether a key hash may occur twice in the run; if so, `run_cand` holds those hashes."""
         con = self.run.con
+        if self.ranges and con.execute("""SELECT bool_and(_distinct) AND NOT EXISTS (
+                SELECT 1 FROM run_ranges a JOIN run_ranges b ON a._batch < b._batch AND a._lo <= b._hi AND b._lo <= a._hi)
+                FROM run_ranges""").fetchall()[0][0]:
+            return False
         con.execute("CREATE OR REPLACE TEMP TABLE run_cand AS SELECT _k FROM run_keys GROUP BY _k HAVING count(*) > 1")
         return con.execute("SELECT count(*) FROM run_cand").fetchall()[0][0] > 0
 

@@ -155,7 +155,7 @@ def _validate_sql(con, table: Table, ctx: _Run, source: str) -> str:
     _drop_temp(con, "checked_rows")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE staged)").fetchall())
     opts = _with_serials(con, table, types, ctx.opts, ctx.serials, source)
-    return stage_sql(table, types, opts, ctx.lookups, hashes=ctx.hashes)
+    return stage_sql(table, types, opts, ctx.lookups)
 
 
 def _validate(con, table: Table, ctx: _Run, source: str) -> None:
@@ -238,7 +238,6 @@ class _Run:
     serials: dict[str, set[str]] = field(default_factory=dict)  # source -> its Excel-serial date fields
     lookups: dict[str, str] = field(default_factory=dict)  # master table -> temp ENUM type of its keys
     ordered: dict[str, bool] = field(default_factory=dict)  # validation SQL -> DuckDB writes it in read order
-    hashes: bool = False  # `checked` carries _k and _h (validate.stage_sql)
 
     @property
     def params(self) -> dict:
@@ -333,39 +332,60 @@ class _KeyedWriter:
 
 
 class _AppendWriter:
-    """Per batch: append the valid rows and note their keys; at the end make the key unique again.
+    """Per batch: append the valid rows; at the end make the key unique again if it may repeat.
 
-    `run_keys` holds a hash of the key and of the whole row for every row appended (taken while
-    validating), and where it came from (batch, position, line). A key hash seen twice in the run
-    points at the few rows to look at: the table's rows of this run with that key are paired with
-    their lines by (key hash, row hash); rows with equal hashes hold the same values, so which of
-    them pairs with which line does not matter, and the append needs no particular order. A row that
-    finds no partner fails the run.
+    Most exports number their records in order, so each batch first notes the range of its first key
+    column and whether a key repeats inside it (`run_ranges`). While no batch repeats a key and no
+    two ranges overlap, no key can occur twice in the run, and nothing else is kept: a well-ordered
+    export costs one small aggregation per batch and no pass over the whole run.
 
-    Finding a repeated hash among all the run's rows is one aggregation over them, the one step of a
-    load that grows faster than the file. Most exports number their records in order, so each batch
-    also notes the range of its first key column and whether its own key hashes are distinct: when
-    no two batches' ranges overlap and no batch repeats a hash, no key can repeat, and that
-    aggregation is skipped (it still runs for any other export).
+    Otherwise, from that batch on, `run_keys` holds a hash of the key and of the whole row for every
+    row appended, and where it came from (batch, position, line); the rows appended before it get an
+    entry too, hashed from the table, with batch -1: they hold distinct keys and are older than any
+    later line. At the end, a key hash seen twice points at the few rows to look at: the table's rows
+    of this run with that key are paired with their entries by (key hash, row hash); rows with equal
+    hashes hold the same values, so which of them pairs with which entry does not matter, and the
+    append needs no particular order. A row that finds no partner fails the run.
     """
 
     def __init__(self, run: _Run):
         self.run = run
         self.sources: list[str] = []
         self.rows = 0  # valid rows appended
-        run.hashes = True
-        # 32 bytes a row (a batch holds far fewer than 2^32 rows); spilled to the temp_directory if need be.
-        run.con.execute("CREATE OR REPLACE TEMP TABLE run_keys (_k UBIGINT, _h UBIGINT, _batch UINTEGER, _rn UINTEGER, "
-                        "_line BIGINT)")
+        self.keyed = False  # run_keys is being kept (a key may repeat)
         typed = {c.name: c.type for c in run.table.columns}
         self.key_hash = hash_sql(run.table.key, typed)
         self.row_hash = hash_sql(run.table.column_names, typed)
         # Ranges need a first key column that a valid row always has (NULLs would escape min and max).
         first = next(c for c in run.table.columns if c.name == run.table.key[0])
-        self.ranges = first.required
-        if self.ranges:
-            run.con.execute(f'CREATE OR REPLACE TEMP TABLE run_ranges (_batch UINTEGER, _lo {first.type}, '
-                            f'_hi {first.type}, _distinct BOOLEAN)')
+        if first.required:
+            run.con.execute(f"CREATE OR REPLACE TEMP TABLE run_ranges (_batch INTEGER, _lo {first.type}, "
+                            f"_hi {first.type}, _repeats BOOLEAN)")
+        else:
+            self._keep_keys()
+
+    def _keep_keys(self) -> None:
+        """Start `run_keys`, with an entry for each row this run appended so far (see the class)."""
+        run, con = self.run, self.run.con
+        # 32 bytes a row (a batch holds far fewer than 2^31 rows); spilled to the temp_directory if need be.
+        con.execute("CREATE OR REPLACE TEMP TABLE run_keys (_k UBIGINT, _h UBIGINT, _batch INTEGER, _rn UINTEGER, "
+                    "_line BIGINT)")
+        if self.rows:
+            con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, -1, NULL, NULL
+                FROM {run.table.name} WHERE run_id = $run""", {"run": run.run_id})
+        self.keyed = True
+
+    def _may_repeat(self, batch: int) -> bool:
+        """Note this batch's key range; whether a key of it may repeat within it or an earlier batch."""
+        con, key0 = self.run.con, self.run.table.key[0]
+        key = ", ".join(f'"{k}"' for k in self.run.table.key)
+        # GROUP BY, not count(DISTINCT): DuckDB runs it on all threads.
+        con.execute(f"""INSERT INTO run_ranges SELECT {batch}, min("{key0}"), max("{key0}"),
+            EXISTS (SELECT 1 FROM checked WHERE _errors = '' GROUP BY {key} HAVING count(*) > 1)
+            FROM checked WHERE _errors = ''""")
+        return con.execute("""SELECT bool_or(b._repeats OR a._batch IS NOT NULL) FROM run_ranges b
+            LEFT JOIN run_ranges a ON a._batch < b._batch AND a._lo <= b._hi AND b._lo <= a._hi
+            WHERE b._batch = ?""", [batch]).fetchall()[0][0]
 
     def load(self, batch: RawBatch) -> None:
         run, con, table = self.run, self.run.con, self.run.table
@@ -373,18 +393,17 @@ class _AppendWriter:
         n_in, n_bad, n_rejected = _check_batch(con, table, batch, run)
         n_good = n_in - n_bad
         if n_good:
+            index = len(self.sources)
+            if not self.keyed and self._may_repeat(index):
+                self._keep_keys()  # before this batch is appended: its rows get their own entries
             # Order does not matter here (see the class): let DuckDB write row groups as they come.
             con.execute("SET preserve_insertion_order = false")
             con.execute(f"""INSERT INTO {table.name} ({q['cols']}, run_id) SELECT {q['cols']}, $run
                 FROM checked WHERE _errors = ''""", {"run": run.run_id})
             con.execute("SET preserve_insertion_order = true")
-            con.execute(f"""INSERT INTO run_keys SELECT _k, _h, {len(self.sources)}, _rn, {SOURCE_LINE}
-                FROM checked WHERE _errors = ''""")
-            if self.ranges:
-                # GROUP BY, not count(DISTINCT): DuckDB runs it on all threads.
-                con.execute(f"""INSERT INTO run_ranges SELECT {len(self.sources)}, min("{table.key[0]}"),
-                    max("{table.key[0]}"), NOT EXISTS (SELECT _k FROM checked WHERE _errors = '' GROUP BY _k
-                    HAVING count(*) > 1) FROM checked WHERE _errors = ''""")
+            if self.keyed:
+                con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, {index}, _rn,
+                    {SOURCE_LINE} FROM checked WHERE _errors = ''""")
         self.sources.append(batch.source)
         self.rows += n_good
         run.result.rows_in += n_in + n_rejected
@@ -414,11 +433,9 @@ class _AppendWriter:
             result.changed_from = _earliest(first, replaced_from)
 
     def _repeats(self) -> bool:
-        """Whether a key hash may occur twice in the run; if so, `run_cand` holds those hashes."""
+        """Whether a key hash occurs twice in the run; if so, `run_cand` holds those hashes."""
         con = self.run.con
-        if self.ranges and con.execute("""SELECT bool_and(_distinct) AND NOT EXISTS (
-                SELECT 1 FROM run_ranges a JOIN run_ranges b ON a._batch < b._batch AND a._lo <= b._hi AND b._lo <= a._hi)
-                FROM run_ranges""").fetchall()[0][0]:
+        if not self.keyed:  # no batch repeated a key and no two key ranges overlapped
             return False
         con.execute("CREATE OR REPLACE TEMP TABLE run_cand AS SELECT _k FROM run_keys GROUP BY _k HAVING count(*) > 1")
         return con.execute("SELECT count(*) FROM run_cand").fetchall()[0][0] > 0

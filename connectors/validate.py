@@ -160,14 +160,14 @@ def _checks(col: Column, table: Table) -> list[tuple[str, str]]:
 def hash_sql(columns, types: dict[str, str]) -> str:
     """DuckDB's hash of the named columns at their canonical types: equal values, equal hash.
 
-    The loader compares a hash taken while validating with one taken from the stored table, so both
-    sides cast to the type the table declares.
+    The loader compares a hash taken from a validated batch with one taken from the stored table, so
+    both sides cast to the type the table declares.
     """
     return "hash(" + ", ".join(f"CAST({_q(c)} AS {types[c]})" for c in columns) + ")"
 
 
 def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | None = None,
-              lookups: dict[str, str] | None = None, hashes: bool = False) -> str:
+              lookups: dict[str, str] | None = None) -> str:
     """SQL creating temp table `checked` from temp table `staged`.
 
     `checked` holds _source_file (only for a rejected row: it is the batch's source, and a long text
@@ -176,8 +176,6 @@ def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | N
     only for a rejected row). `staged` may carry `_rn` (row order), `_row_error` (a reason found while
     reading, such as a total row) and `_drop` (TRUE for a row to skip, such as a blank one).
     `lookups` names ENUM types of master keys (lookup_type_sql) to check references without a join.
-    With `hashes`, `checked` also holds `_k` and `_h`, hash_sql of the key and of the whole row, taken
-    in the same pass (the append path keeps them to make the key unique at the end of a run).
     """
     opts = opts or ParseOptions()
     types = {c.name: staged_types.get(c.name, "VARCHAR") for c in table.columns}
@@ -224,10 +222,6 @@ def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | N
         errors = f"CASE WHEN NOT _drop THEN {errors} END"
     present = [c for c in table.column_names if c in staged_types]
     raw_json = "CAST(to_json({" + ", ".join(f"'{c}': {_q(c)}" for c in present) + "}) AS VARCHAR)"
-    typed_ = {c.name: c.type for c in table.columns}
-    as_t = {f"{c}__t": t for c, t in typed_.items()}
-    hashed = (f", {hash_sql([f'{k}__t' for k in table.key], as_t)} AS _k, "
-              f"{hash_sql([f'{c}__t' for c in table.column_names], as_t)} AS _h" if hashes else "")
     return f"""
 CREATE OR REPLACE TEMP TABLE checked AS
     WITH s AS (SELECT *, {rn}{', '.join(first) or 'NULL AS _nothing'} FROM staged),
@@ -236,6 +230,6 @@ CREATE OR REPLACE TEMP TABLE checked AS
          e AS (SELECT *, {errors} AS _errors FROM t)
     SELECT CASE WHEN _errors <> '' THEN {SOURCE_FILE} END AS {SOURCE_FILE}, {SOURCE_LINE}, _rn,
            {', '.join(f'{_val(c)} AS {_q(c.name)}' for c in table.columns)},
-           _errors, CASE WHEN _errors <> '' THEN {raw_json} END AS _raw{hashed}
+           _errors, CASE WHEN _errors <> '' THEN {raw_json} END AS _raw
     FROM e;
 """

@@ -378,10 +378,10 @@ class _AppendWriter:
     def _may_repeat(self, batch: int) -> bool:
         """Note this batch's key range; whether a key of it may repeat within it or an earlier batch."""
         con, key0 = self.run.con, self.run.table.key[0]
-        key = ", ".join(f'"{k}"' for k in self.run.table.key)
-        # GROUP BY, not count(DISTINCT): DuckDB runs it on all threads.
+        # Grouped by the key's hash (cheaper than by its text; a collision only errs on the safe side), and
+        # by GROUP BY, not count(DISTINCT): DuckDB runs it on all threads.
         con.execute(f"""INSERT INTO run_ranges SELECT {batch}, min("{key0}"), max("{key0}"),
-            EXISTS (SELECT 1 FROM checked WHERE _errors = '' GROUP BY {key} HAVING count(*) > 1)
+            EXISTS (SELECT 1 FROM checked WHERE _errors = '' GROUP BY {self.key_hash} HAVING count(*) > 1)
             FROM checked WHERE _errors = ''""")
         return con.execute("""SELECT bool_or(b._repeats OR a._batch IS NOT NULL) FROM run_ranges b
             LEFT JOIN run_ranges a ON a._batch < b._batch AND a._lo <= b._hi AND b._lo <= a._hi

@@ -12,7 +12,9 @@ How rows reach a canonical table depends on whether DuckDB keeps a unique index 
   rows are appended as they are, and once all batches are in, set-based SQL over the run's rows keeps
   the key unique: the last line of a key repeated within the run wins, a row identical to the stored
   one is dropped again (the stored row and its lineage stay), and a changed row replaces its stored
-  predecessor. The cost is one pass over the keys of the run and of the table, not a lookup per row.
+  predecessor. The cost is one pass over the keys of the run and of the table, not a lookup per row;
+  an export whose batches cover ascending key ranges without a repeat (most do) skips the pass over the
+  run's keys (see _AppendWriter).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from connectors.base import (
 )
 from connectors.parsing import ParseOptions, serial_probe_sql
 from connectors.schema import STREAMS, Table
-from connectors.validate import hash_sql, lookup_type_sql, stage_sql
+from connectors.validate import lookup_type_sql, stage_sql
 
 log = logging.getLogger(__name__)
 TEMP_TABLES = ("staged", "rejected", "checked", "checked_rows", "dups", "matched", "csv_raw", "csv_rejects",
@@ -136,6 +138,11 @@ def _with_serials(con, table: Table, types: dict[str, str], opts: ParseOptions, 
         if known is not None:
             known[source] = found
     return opts.with_serial(found) if found else opts
+
+
+def _hash_sql(columns, types: dict[str, str]) -> str:
+    """DuckDB's hash of the named columns at the table's types, so a batch and the table hash alike."""
+    return "hash(" + ", ".join(f'CAST("{c}" AS {types[c]})' for c in columns) + ")"
 
 
 def _as_datetime(value) -> datetime | None:
@@ -354,8 +361,8 @@ class _AppendWriter:
         self.rows = 0  # valid rows appended
         self.keyed = False  # run_keys is being kept (a key may repeat)
         typed = {c.name: c.type for c in run.table.columns}
-        self.key_hash = hash_sql(run.table.key, typed)
-        self.row_hash = hash_sql(run.table.column_names, typed)
+        self.key_hash = _hash_sql(run.table.key, typed)
+        self.row_hash = _hash_sql(run.table.column_names, typed)
         # Ranges need a first key column that a valid row always has (NULLs would escape min and max).
         first = next(c for c in run.table.columns if c.name == run.table.key[0])
         if first.required:

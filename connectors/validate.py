@@ -157,15 +157,6 @@ def _checks(col: Column, table: Table) -> list[tuple[str, str]]:
     return checks
 
 
-def hash_sql(columns, types: dict[str, str]) -> str:
-    """DuckDB's hash of the named columns at their canonical types: equal values, equal hash.
-
-    The loader compares a hash taken from a validated batch with one taken from the stored table, so
-    both sides cast to the type the table declares.
-    """
-    return "hash(" + ", ".join(f"CAST({_q(c)} AS {types[c]})" for c in columns) + ")"
-
-
 def stage_sql(table: Table, staged_types: dict[str, str], opts: ParseOptions | None = None,
               lookups: dict[str, str] | None = None) -> str:
     """SQL creating temp table `checked` from temp table `staged`.

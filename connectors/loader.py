@@ -12,7 +12,9 @@ How rows reach a canonical table depends on whether DuckDB keeps a unique index 
   rows are appended as they are, and once all batches are in, set-based SQL over the run's rows keeps
   the key unique: the last line of a key repeated within the run wins, a row identical to the stored
   one is dropped again (the stored row and its lineage stay), and a changed row replaces its stored
-  predecessor. The cost is one pass over the keys of the run and of the table, not a lookup per row.
+  predecessor. The cost is one pass over the keys of the run and of the table, not a lookup per row;
+  an export whose batches cover ascending key ranges without a repeat (most do) skips the pass over the
+  run's keys (see _AppendWriter).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from connectors.validate import lookup_type_sql, stage_sql
 
 log = logging.getLogger(__name__)
 TEMP_TABLES = ("staged", "rejected", "checked", "checked_rows", "dups", "matched", "csv_raw", "csv_rejects",
-               "csv_reject_scans", "csv_skips", "run_keys", "run_batches", "run_cand", "run_dups", "run_match", "run_cmp")
+               "csv_reject_scans", "csv_skips", "run_keys", "run_ranges", "run_batches", "run_cand", "run_dups", "run_match", "run_cmp")
 MASTER_TABLES = frozenset(name for name, t in STREAMS.items() if t.system == "master")
 
 
@@ -138,6 +140,11 @@ def _with_serials(con, table: Table, types: dict[str, str], opts: ParseOptions, 
     return opts.with_serial(found) if found else opts
 
 
+def _hash_sql(columns, types: dict[str, str]) -> str:
+    """DuckDB's hash of the named columns at the table's types, so a batch and the table hash alike."""
+    return "hash(" + ", ".join(f'CAST("{c}" AS {types[c]})' for c in columns) + ")"
+
+
 def _as_datetime(value) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -154,7 +161,8 @@ def _validate_sql(con, table: Table, ctx: _Run, source: str) -> str:
     _drop_temp(con, "checked")
     _drop_temp(con, "checked_rows")
     types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE staged)").fetchall())
-    return stage_sql(table, types, _with_serials(con, table, types, ctx.opts, ctx.serials, source), ctx.lookups)
+    opts = _with_serials(con, table, types, ctx.opts, ctx.serials, source)
+    return stage_sql(table, types, opts, ctx.lookups)
 
 
 def _validate(con, table: Table, ctx: _Run, source: str) -> None:
@@ -331,25 +339,60 @@ class _KeyedWriter:
 
 
 class _AppendWriter:
-    """Per batch: append the valid rows and note their keys; at the end make the key unique again.
+    """Per batch: append the valid rows; at the end make the key unique again if it may repeat.
 
-    `run_keys` holds a hash of the key and of the whole row for every row appended, and where it came
-    from (batch, position, line). A key hash seen twice in the run points at the few rows to look at:
-    the table's rows of this run with that key are paired with their lines by (key hash, row hash);
-    rows with equal hashes hold the same values, so which of them pairs with which line does not
-    matter, and the append needs no particular order. A row that finds no partner fails the run.
+    Most exports number their records in order, so each batch first notes the range of its first key
+    column and whether a key repeats inside it (`run_ranges`). While no batch repeats a key and no
+    two ranges overlap, no key can occur twice in the run, and nothing else is kept: a well-ordered
+    export costs one small aggregation per batch and no pass over the whole run.
+
+    Otherwise, from that batch on, `run_keys` holds a hash of the key and of the whole row for every
+    row appended, and where it came from (batch, position, line); the rows appended before it get an
+    entry too, hashed from the table, with batch -1: they hold distinct keys and are older than any
+    later line. At the end, a key hash seen twice points at the few rows to look at: the table's rows
+    of this run with that key are paired with their entries by (key hash, row hash); rows with equal
+    hashes hold the same values, so which of them pairs with which entry does not matter, and the
+    append needs no particular order. A row that finds no partner fails the run.
     """
 
     def __init__(self, run: _Run):
         self.run = run
         self.sources: list[str] = []
         self.rows = 0  # valid rows appended
-        # 32 bytes a row (a batch holds far fewer than 2^32 rows); spilled to the temp_directory if need be.
-        run.con.execute("CREATE OR REPLACE TEMP TABLE run_keys (_k UBIGINT, _h UBIGINT, _batch UINTEGER, _rn UINTEGER, "
-                        "_line BIGINT)")
+        self.keyed = False  # run_keys is being kept (a key may repeat)
         typed = {c.name: c.type for c in run.table.columns}
-        self.key_hash = "hash(" + ", ".join(f'CAST("{k}" AS {typed[k]})' for k in run.table.key) + ")"
-        self.row_hash = "hash(" + ", ".join(f'CAST("{c}" AS {t})' for c, t in typed.items()) + ")"
+        self.key_hash = _hash_sql(run.table.key, typed)
+        self.row_hash = _hash_sql(run.table.column_names, typed)
+        # Ranges need a first key column that a valid row always has (NULLs would escape min and max).
+        first = next(c for c in run.table.columns if c.name == run.table.key[0])
+        if first.required:
+            run.con.execute(f"CREATE OR REPLACE TEMP TABLE run_ranges (_batch INTEGER, _lo {first.type}, "
+                            f"_hi {first.type}, _repeats BOOLEAN)")
+        else:
+            self._keep_keys()
+
+    def _keep_keys(self) -> None:
+        """Start `run_keys`, with an entry for each row this run appended so far (see the class)."""
+        run, con = self.run, self.run.con
+        # 32 bytes a row (a batch holds far fewer than 2^31 rows); spilled to the temp_directory if need be.
+        con.execute("CREATE OR REPLACE TEMP TABLE run_keys (_k UBIGINT, _h UBIGINT, _batch INTEGER, _rn UINTEGER, "
+                    "_line BIGINT)")
+        if self.rows:
+            con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, -1, NULL, NULL
+                FROM {run.table.name} WHERE run_id = $run""", {"run": run.run_id})
+        self.keyed = True
+
+    def _may_repeat(self, batch: int) -> bool:
+        """Note this batch's key range; whether a key of it may repeat within it or an earlier batch."""
+        con, key0 = self.run.con, self.run.table.key[0]
+        # Grouped by the key's hash (cheaper than by its text; a collision only errs on the safe side), and
+        # by GROUP BY, not count(DISTINCT): DuckDB runs it on all threads.
+        con.execute(f"""INSERT INTO run_ranges SELECT {batch}, min("{key0}"), max("{key0}"),
+            EXISTS (SELECT 1 FROM checked WHERE _errors = '' GROUP BY {self.key_hash} HAVING count(*) > 1)
+            FROM checked WHERE _errors = ''""")
+        return con.execute("""SELECT bool_or(b._repeats OR a._batch IS NOT NULL) FROM run_ranges b
+            LEFT JOIN run_ranges a ON a._batch < b._batch AND a._lo <= b._hi AND b._lo <= a._hi
+            WHERE b._batch = ?""", [batch]).fetchall()[0][0]
 
     def load(self, batch: RawBatch) -> None:
         run, con, table = self.run, self.run.con, self.run.table
@@ -357,13 +400,17 @@ class _AppendWriter:
         n_in, n_bad, n_rejected = _check_batch(con, table, batch, run)
         n_good = n_in - n_bad
         if n_good:
+            index = len(self.sources)
+            if not self.keyed and self._may_repeat(index):
+                self._keep_keys()  # before this batch is appended: its rows get their own entries
             # Order does not matter here (see the class): let DuckDB write row groups as they come.
             con.execute("SET preserve_insertion_order = false")
             con.execute(f"""INSERT INTO {table.name} ({q['cols']}, run_id) SELECT {q['cols']}, $run
                 FROM checked WHERE _errors = ''""", {"run": run.run_id})
             con.execute("SET preserve_insertion_order = true")
-            con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, {len(self.sources)}, _rn,
-                {SOURCE_LINE} FROM checked WHERE _errors = ''""")
+            if self.keyed:
+                con.execute(f"""INSERT INTO run_keys SELECT {self.key_hash}, {self.row_hash}, {index}, _rn,
+                    {SOURCE_LINE} FROM checked WHERE _errors = ''""")
         self.sources.append(batch.source)
         self.rows += n_good
         run.result.rows_in += n_in + n_rejected
@@ -375,13 +422,14 @@ class _AppendWriter:
             return
         q, params = run.sql(), run.params
         losers = self._deduplicate(q, params) if self._repeats() else 0
-        this_run = f"FROM {table.name} WHERE run_id = $run"
-        if table.time_column:
-            as_of = con.execute(f"SELECT max({q['time']}) {this_run}", {"run": run.run_id}).fetchall()[0][0]
-            if as_of is not None:
-                result.data_as_of = max(filter(None, [result.data_as_of, _as_datetime(as_of)]))
+        # One pass over the run's rows for the count and both ends of its time span.
+        stats = f"SELECT count(*), min({q['time']}), max({q['time']}) FROM {table.name} WHERE run_id = $run"
+        loaded, first, as_of = con.execute(stats, {"run": run.run_id}).fetchall()[0]
+        if as_of is not None:
+            result.data_as_of = max(filter(None, [result.data_as_of, _as_datetime(as_of)]))
         unchanged, replaced_from = self._against_stored(q) if run.had_rows else (0, None)
-        loaded, first = con.execute(f"SELECT count(*), min({q['time']}) {this_run}", {"run": run.run_id}).fetchall()[0]
+        if unchanged:  # rows identical to stored ones left the run again
+            loaded, first, _ = con.execute(stats, {"run": run.run_id}).fetchall()[0]
         if loaded != self.rows - losers - unchanged:
             raise RuntimeError(f"{table.name}: {loaded} rows of this run where {self.rows} - {losers} - {unchanged} "
                                "were expected; nothing was loaded")
@@ -392,7 +440,10 @@ class _AppendWriter:
             result.changed_from = _earliest(first, replaced_from)
 
     def _repeats(self) -> bool:
+        """Whether a key hash occurs twice in the run; if so, `run_cand` holds those hashes."""
         con = self.run.con
+        if not self.keyed:  # no batch repeated a key and no two key ranges overlapped
+            return False
         con.execute("CREATE OR REPLACE TEMP TABLE run_cand AS SELECT _k FROM run_keys GROUP BY _k HAVING count(*) > 1")
         return con.execute("SELECT count(*) FROM run_cand").fetchall()[0][0] > 0
 

@@ -32,3 +32,17 @@ def test_bench_load_runs_both_paths_and_writes_its_docs_section(tmp_path):
     write_docs(HEADING + "\n\nreplaced\n", docs)  # a second run replaces only its own section
     text = docs.read_text(encoding="utf-8")
     assert text.count(HEADING) == 1 and "replaced" in text and "kept as is" in text
+
+
+def test_profile_load_files_statements_by_kind_and_times_the_scan(tmp_path):
+    from benchmarks.profile_load import SCAN, label, profile
+
+    assert label("CREATE OR REPLACE TEMP TABLE checked AS\n  WITH s AS (SELECT 1)") == "CREATE TABLE checked AS"
+    assert label("INSERT INTO run_ranges SELECT 12, min(x)") == label("INSERT INTO run_ranges SELECT 3, min(x)")
+    path = generate(2000, tmp_path / "mes.csv")
+    (tmp_path / "work").mkdir()
+    timings, totals = profile(path, "1GB", 64, tmp_path / "work")
+    assert (totals["status"], totals["rows"]) == ("ok", 2000) and 1950 <= totals["loaded"] < 2000
+    appends = [n for k, n in timings.count.items() if k.startswith("INSERT INTO production_record")]
+    assert timings.count[SCAN] == 1 and appends == [1]  # one batch, one append
+    assert sum(timings.wall.values()) <= totals["wall"]

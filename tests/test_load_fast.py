@@ -118,6 +118,60 @@ def test_the_last_line_of_a_repeated_key_wins_within_and_across_chunks(store, tm
     assert store.execute("SELECT count(*) FROM production_record").fetchall() == [(2998,)]
 
 
+class _Spy:
+    """The store connection, noting every statement the loader runs."""
+
+    def __init__(self, con):
+        self.con, self.sql = con, []
+
+    def execute(self, sql, *args):
+        self.sql.append(sql)
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+    def ran(self, table: str) -> bool:
+        return any(f"TEMP TABLE {table} " in s for s in self.sql)
+
+
+def ordered(i: int, good: int = 10) -> str:
+    return f"R{i:05d},L1,A,O,2025-01-07 09:00:00,2025-01-07 10:00:00,{good},{good},0,0"
+
+
+def test_keys_in_order_across_chunks_skip_the_run_wide_key_check(store, tmp_path):
+    """Chunks whose key ranges do not overlap cannot share a key: no aggregation over the whole run."""
+    spy = _Spy(store)
+    result, q = load(spy, tmp_path, [PR, *(ordered(i) for i in range(3000))], chunk_mb=0.02)  # about ten chunks
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined, q) == (3000, 3000, 0, [])
+    assert store.execute("SELECT count(*) FROM production_record").fetchall() == [(3000,)] and unique(store)
+    unkeyed = not _keyed(store, "production_record")
+    assert spy.ran("run_ranges") == unkeyed and not spy.ran("run_cand")
+
+
+def test_a_repeat_inside_one_chunk_of_ordered_chunks_is_still_found(store, tmp_path):
+    lines = [PR, *(ordered(i) for i in range(3000))]
+    lines.insert(1502, ordered(1500, good=7))  # line 1503 repeats R01500 (line 1502), same chunk: it wins
+    spy = _Spy(store)
+    result, q = load(spy, tmp_path, lines, chunk_mb=0.02)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3001, 3000, 1)
+    assert q[0][:2] == (1502, "record_id") and "line 1503 of the same run wins" in q[0][2]
+    assert records(store)["R01500"] == 7 and unique(store)
+    assert spy.ran("run_cand") == (not _keyed(store, "production_record"))
+
+
+def test_interleaved_keys_across_chunks_take_the_run_wide_key_check(store, tmp_path):
+    """Even and odd keys in turn: every chunk's range overlaps the others', so the whole run is checked."""
+    ids = [*range(0, 3000, 2), *range(1, 3000, 2)]  # R00000, R00002, ... then R00001, R00003, ...
+    lines = [PR, *(ordered(i) for i in ids), ordered(2, good=5)]  # the last line (3002) repeats R00002 (line 3)
+    spy = _Spy(store)
+    result, q = load(spy, tmp_path, lines, chunk_mb=0.02)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3001, 3000, 1)
+    assert q[0][:2] == (None, "record_id") and "line 3002 wins" in q[0][2]
+    assert records(store)["R00002"] == 5 and unique(store)
+    assert spy.ran("run_cand") == (not _keyed(store, "production_record"))
+
+
 def test_a_repeated_key_identical_to_the_stored_row_changes_nothing(store, tmp_path):
     load(store, tmp_path, [PR, row(1), row(2)])
     result, q = load(store, tmp_path, [PR, row(1), row(1), row(3)], name="second.csv")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 DAY_MINUTES = 24 * 60
 MAX_SHIFTS = 6
-SHIFT_DAYS = 62  # production days of shift snapshots kept back from the latest data: two months of shifts
+SHIFT_DAYS = 35  # production days of shift snapshots kept back from the latest data: five weeks of shifts
 
 
 class ShiftError(ValueError):

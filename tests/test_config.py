@@ -30,7 +30,7 @@ def test_shifts_default_to_three_from_the_day_start_or_follow_the_plant(tmp_path
     from kpis.shifts import Shift
 
     s = load(_write(tmp_path, '[plant]\nday_start = "07:00"\n'), environ={})
-    assert s.shifts == (Shift("A", 0), Shift("B", 480), Shift("C", 960)) and s.shift_days == 62
+    assert s.shifts == (Shift("A", 0), Shift("B", 480), Shift("C", 960)) and s.shift_days == 35
     s = load(_write(tmp_path, '[plant]\nday_start = "07:00"\nshift_history_days = 14\n'
                               'shifts = [{code = "白班", start = "07:00"}, {code = "夜班", start = "19:00"}]\n'),
              environ={})

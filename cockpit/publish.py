@@ -52,6 +52,8 @@ def source_status(con: duckdb.DuckDBPyConnection, settings: Settings, now: datet
         last_ok_at = ok["finished_at"].max() if len(ok) else None
         failed_after_ok = r[(r["status"] == "failed") & ((last_ok_at is None) | (r["finished_at"] > (last_ok_at or datetime.min)))]
         as_of = r["data_as_of"].max() if len(r) else None
+        if as_of is not None and not pd.isna(as_of) and as_of > now:  # runs stored before the loader clamped it
+            as_of = pd.Timestamp(now)
         period = schedule_seconds(spec.schedule)
         if last is None:
             state, since = "never", None

@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 
 from cockpit.serving import Serving
 
@@ -47,3 +48,16 @@ def test_readers_survive_swaps(tmp_path):
         th.join(timeout=30)
     assert not errors, errors[:3]
     assert serving.version() == "59"
+
+
+def test_a_source_is_never_shown_as_of_the_future(golden_writer):
+    """Runs stored before the loader clamped data-as-of (an ERP forecast for next month said 2025-03-01)."""
+    from cockpit.publish import source_status
+    from tests.conftest import NOW
+
+    con = golden_writer.con
+    name = next(iter(golden_writer.settings.connectors))
+    con.execute("INSERT INTO load_run (run_id, connector, status, finished_at, rows_loaded, rows_quarantined, "
+                "data_as_of) VALUES (1, ?, 'ok', ?, 1, 0, TIMESTAMP '2025-03-01 00:00')", [name, NOW])
+    status = source_status(con, golden_writer.settings, NOW).set_index("connector")
+    assert status.loc[name, "data_as_of"] == pd.Timestamp(NOW)

@@ -366,13 +366,14 @@ def test_tile_click_reaches_the_drill_down(browser: Browser, live: Live):
     assert not errors, "console errors on the drill-down:\n" + browser.console_text(errors) + "\n" + live.tails()
 
 
-def test_a_lines_oee_by_shift(browser: Browser, live: Live):
+@pytest.mark.parametrize("width, height", [(1920, 1080), (3840, 2160)])
+def test_a_lines_oee_by_shift(browser: Browser, live: Live, width: int, height: int):
     """A plant lead's link to a line's OEE by shift: one line per shift in the trend, 班次 selected."""
     with open(ROOT / "sample_data" / "master" / "org_unit.csv", encoding="utf-8") as f:
         line = next(r for r in csv.DictReader(f) if r["level"] == "line")
     browser.drain()
     mark = len(browser.console)
-    browser.viewport(1920, 1080)
+    browser.viewport(width, height)
     browser.open(f"{live.url}/kpi/oee?unit={line['unit_id']}&grain=shift")
 
     def shifts_drawn():
@@ -387,8 +388,14 @@ def test_a_lines_oee_by_shift(browser: Browser, live: Live):
     assert state["legend"] == ["A", "B", "C"], state  # the default calendar: A 08:00, B 16:00, C 00:00
     assert state["checked"].strip() == t("grain_shift", "zh"), state
     time.sleep(0.3)
+    legend_px = font_px(browser, ".drill-charts .chart .legendtext")
+    radio_px = float(browser.js("return document.querySelector('.drill-periods input').getBoundingClientRect().width"))
+    MEASURED[f"shift_legend_{height}"], MEASURED[f"radio_{height}"] = legend_px, radio_px
+    if height == 2160 and "shift_legend_1080" in MEASURED:  # legend and grain buttons grow with the screen
+        assert 1.9 <= legend_px / MEASURED["shift_legend_1080"] <= 2.1, (legend_px, MEASURED)
+        assert 1.9 <= radio_px / MEASURED["radio_1080"] <= 2.1, (radio_px, MEASURED)
     problems = overflow(browser, DRILL_BOXES, DRILL_TEXTS)
-    browser.screenshot("drill-shift-1920x1080.png")
+    browser.screenshot(f"drill-shift-{width}x{height}.png")
     assert not problems, "the shift trend overflows:\n" + "\n".join(problems) + "\n" + diagnostics(browser, live)
     assert not severe(browser.console[mark:]), browser.console_text(severe(browser.console[mark:]))
 

@@ -437,6 +437,25 @@ def _products(con: duckdb.DuckDBPyConnection, factors: list[int], per_kpi: bool)
     )
 
 
+def _roll_up_all(con: duckdb.DuckDBPyConnection, term: pd.DataFrame, component: pd.DataFrame,
+                 per_kpi: bool) -> list[int]:
+    """Roll-up and products of the KPIs in `term` and `component`; returns the summed KPIs that are not a
+    product's factor (written from their own sums; factors are in kpi_factor_sums)."""
+    _roll_up(con, term, per_kpi)
+    summed = sorted(set(term["kpi_key"]))
+    factors = sorted(set(component["component_key"]) & set(summed))
+    _products(con, factors, per_kpi)
+    return [k for k in summed if k not in factors]
+
+
+def _snapshot_rows(rest: list[int], per_kpi: bool) -> str:
+    """FROM clause of the snapshot rows `n` (value, status, counts) with their KPI `m` and unit `u`: the day
+    pass's and the shift pass's, from the sums _roll_up_all left."""
+    return f"""({_status_sql(_sums_sql(rest, per_kpi))}
+              UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
+        JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)"""
+
+
 # Streams with records on every working day, so their first day says when the data starts. Event streams
 # (maintenance postings, complaints) start with their first event, which says nothing about coverage.
 CONTINUOUS = frozenset({"production_record", "equipment_state", "energy_reading", "inventory_snapshot",
@@ -552,20 +571,14 @@ def _shift_pass(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame],
     finally:
         _bucket_by_day(con, day_start_minutes)
     per_kpi = False  # a few weeks of shifts: one GROUP BY for all KPIs is faster (0.3 s less at 50 M fact rows)
-    _roll_up(con, term, per_kpi)
-    summed = sorted(set(term["kpi_key"]))
-    factors = sorted(set(component["component_key"]) & set(summed))
-    _products(con, factors, per_kpi)
-    rest = [k for k in summed if k not in factors]
+    rest = _roll_up_all(con, term, component, per_kpi)
     con.execute("SET VARIABLE shift_codes = ?", [[s.code for s in shifts]])
     con.execute(
         f"""INSERT INTO kpi_shift_value
         SELECT m.kpi_id, u.unit_id, n.period_start, {shift_code_sql("n.period_start", day_start_minutes, shifts)},
                prod_day(n.period_start), n.value, n.numerator, n.denominator, n.status, m.variant, $now,
                CAST(n.last_day AS TIMESTAMP), n.n_units, n.n_complete
-        FROM ({_status_sql(_sums_sql(rest, per_kpi))}
-              UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
-        JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)
+        FROM {_snapshot_rows(rest, per_kpi)}
         WHERE prod_day(n.period_start) >= $first""",  # the night shift before `first` belongs to the day before
         {"first": first, "now": now})
 
@@ -595,9 +608,7 @@ def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, re
             SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
                    n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
                    n.n_units, n.n_complete
-            FROM ({_status_sql(_sums_sql(rest, per_kpi))}
-                  UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
-            JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)""",
+            FROM {_snapshot_rows(rest, per_kpi)}""",
             {"now": now},
         ).fetchall()[0][0]
         if caps:
@@ -641,17 +652,14 @@ def compute(
         _load_frames(con, frames)
         _elements(con, first)
         per_kpi = con.execute("SELECT count(*) FROM element_day").fetchall()[0][0] > PER_KPI_ROWS
-        _roll_up(con, frames["kpi_term"], per_kpi)
-        summed = sorted(set(frames["kpi_term"]["kpi_key"]))
-        factors = sorted(set(frames["kpi_component"]["component_key"]) & set(summed))
-        _products(con, factors, per_kpi)
+        rest = _roll_up_all(con, frames["kpi_term"], frames["kpi_component"], per_kpi)
         caps = [k.id for k in all_kpis().values() if k.kind == "capability"]
         if caps:
             con.execute("CREATE OR REPLACE TEMP TABLE capability_group AS "
                         + " UNION ALL ".join(f"({_capability_groups_sql(c)})" for c in caps), {"first": first})
             con.execute("CREATE OR REPLACE TEMP TABLE kpi_capability AS "
                         + " UNION ALL ".join(f"({_capability_sql(c)})" for c in caps))
-        return _write(con, first, now, [k for k in summed if k not in factors], per_kpi, caps,
+        return _write(con, first, now, rest, per_kpi, caps,
                       lambda: _write_shifts(con, frames, shift_from, horizon, day_start_minutes,
                                             shifts or default_shifts(), now))
     finally:

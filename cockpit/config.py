@@ -111,11 +111,11 @@ def _day_start(text: str) -> int:
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
-def _shifts(plant: Mapping[str, Any]) -> tuple[Shift, ...]:
+def _shifts(plant: Mapping[str, Any], day_start_minutes: int) -> tuple[Shift, ...]:
     if "shifts" not in plant:
         return default_shifts()
     try:
-        return parse_shifts(plant["shifts"], _day_start(plant.get("day_start", "08:00")))
+        return parse_shifts(plant["shifts"], day_start_minutes)
     except ShiftError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -208,13 +208,14 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
     if "go_live" in demo and demo["go_live"] != "auto":
         demo["go_live"] = _date(demo["go_live"], "demo.go_live")
     store_dir = Path(store.get("path", "var"))
+    day_start = _day_start(plant.get("day_start", "08:00"))
     settings = Settings(
         path=path,
         store_dir=store_dir if store_dir.is_absolute() else (base / store_dir).resolve(),
         memory_limit=str(store.get("memory_limit", "")),
         timezone=str(plant.get("timezone", "Asia/Shanghai")),
-        day_start_minutes=_day_start(plant.get("day_start", "08:00")),
-        shifts=_shifts(plant),
+        day_start_minutes=day_start,
+        shifts=_shifts(plant, day_start),
         shift_days=_shift_days(plant.get("shift_history_days", SHIFT_DAYS)),
         baseline_from=_date(periods.get("baseline_from"), "periods.baseline_from"),
         baseline_to=_date(periods.get("baseline_to"), "periods.baseline_to"),

@@ -91,13 +91,9 @@ class Serving:
 
     def capability_samples(self, unit_id: str) -> pd.DataFrame:
         """One unit's monthly capability samples, for Cp/Cpk over windows longer than a month."""
-        def build():
-            try:
-                return self.query("SELECT * FROM capability_sample")
-            except duckdb.CatalogException:  # published before samples were kept
-                return pd.DataFrame(columns=["kpi_id", "unit_id", "period_start", "characteristic", "lsl", "usl",
-                                             "n", "sum_d", "sum_dd"])
-        samples = self.cached("capability_samples", build)
+        samples = self.cached("capability_samples", lambda: self._newer_table(
+            "SELECT * FROM capability_sample", [], ["kpi_id", "unit_id", "period_start", "characteristic", "lsl",
+                                                    "usl", "n", "sum_d", "sum_dd"]))
         return samples[samples["unit_id"] == unit_id]
 
     def series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
@@ -126,11 +122,15 @@ class Serving:
         if since:
             sql += " AND day >= ?"
             params.append(since)
+        return self._newer_table(sql + " ORDER BY shift_start", params, ["period_start", "value", "status",
+                                                                         "numerator", "denominator", "shift_code", "day"])
+
+    def _newer_table(self, sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+        """A query on a table newer releases publish: empty on a serving file published before it existed."""
         try:
-            return self.query(sql + " ORDER BY shift_start", params)
-        except duckdb.CatalogException:  # a serving file published before the shift grain existed
-            return pd.DataFrame(columns=["period_start", "value", "status", "numerator", "denominator",
-                                         "shift_code", "day"])
+            return self.query(sql, params)
+        except duckdb.CatalogException:
+            return pd.DataFrame(columns=columns)
 
     def _series(self, kpi_id: str, unit_id: str, grain: str, since: date | None = None) -> pd.DataFrame:
         sql = ("SELECT period_start, value, status, numerator, denominator FROM kpi_value "

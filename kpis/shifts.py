@@ -64,6 +64,15 @@ def parse_shifts(raw: list, day_start_minutes: int) -> tuple[Shift, ...]:
     return tuple(shifts)
 
 
+DAY_US = 86_400_000_000
+
+
+def _into_day(ts: str, day_start_minutes: int) -> str:
+    """Micros from the start of the production day `ts` falls in (integer arithmetic, like prod_day)."""
+    start_us = int(day_start_minutes) * 60_000_000
+    return f"(((epoch_us({ts}) - {start_us}) % {DAY_US}) + {DAY_US}) % {DAY_US}"
+
+
 def _offset_case(since_day_start_us: str, shifts: tuple[Shift, ...], then) -> str:
     """CASE choosing the latest shift that starts at or before the given micros into the production day."""
     whens = " ".join(f"WHEN {since_day_start_us} >= {int(s.offset_minutes) * 60_000_000} THEN {then(s)}"
@@ -76,14 +85,11 @@ def shift_start_sql(day_start_minutes: int, shifts: tuple[Shift, ...]) -> str:
 
     Only validated integers from the configuration are formatted into the SQL.
     """
-    day_us, start_us = 86_400_000_000, int(day_start_minutes) * 60_000_000
-    into = f"(((epoch_us(ts) - {start_us}) % {day_us}) + {day_us}) % {day_us}"  # micros since the day start
+    into = _into_day("ts", day_start_minutes)
     offset = _offset_case(into, shifts, lambda s: int(s.offset_minutes) * 60_000_000)
     return f"make_timestamp(epoch_us(ts) - {into} + {offset})"
 
 
 def shift_code_sql(column: str, day_start_minutes: int, shifts: tuple[Shift, ...]) -> str:
     """The code of the shift starting at `column` (a shift start), from the `shift_codes` session variable."""
-    day_us, start_us = 86_400_000_000, int(day_start_minutes) * 60_000_000
-    into = f"(((epoch_us({column}) - {start_us}) % {day_us}) + {day_us}) % {day_us}"
-    return _offset_case(into, shifts, lambda s: f"getvariable('shift_codes')[{shifts.index(s) + 1}]")
+    return _offset_case(_into_day(column, day_start_minutes), shifts, lambda s: f"getvariable('shift_codes')[{shifts.index(s) + 1}]")

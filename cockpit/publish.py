@@ -13,10 +13,14 @@ import duckdb
 import pandas as pd
 
 from cockpit.config import Settings, schedule_seconds
+from connectors.schema import create_snapshot_views
 
 SERVING_TABLES = {
-    "kpi_value": "SELECT * FROM kpi_value",
-    "kpi_shift_value": "SELECT * FROM kpi_shift_value",
+    # snapshots on integer keys with their key tables; the views kpi_value and kpi_shift_value are made after them
+    "kpi_snapshot": "SELECT * FROM kpi_snapshot",
+    "kpi_shift_snapshot": "SELECT * FROM kpi_shift_snapshot",
+    "snapshot_kpi": "SELECT * FROM snapshot_kpi",
+    "snapshot_unit": "SELECT * FROM snapshot_unit",
     "capability_sample": "SELECT * FROM capability_sample",
     "kpi_baseline": "SELECT * FROM kpi_baseline",
     "kpi_target": "SELECT * FROM kpi_target",
@@ -97,6 +101,7 @@ def publish(
     try:
         for name, sql in SERVING_TABLES.items():
             con.execute(f"CREATE TABLE srv.{name} AS {sql}")
+        create_snapshot_views(con, "srv")
         con.register("source_status_df", status)
         con.execute("CREATE TABLE srv.source_status AS SELECT * FROM source_status_df")
         con.unregister("source_status_df")

@@ -72,21 +72,26 @@ def open_store(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _drop_stale_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """kpi_value is derived and recomputed on every compute: when its shape changed, rebuild it."""
+    """Snapshots are derived and recomputed on every compute: when their shape changed, rebuild them.
+
+    Stores of earlier releases kept kpi_value and kpi_shift_value as tables of names, which are views now.
+    """
     probe = duckdb.connect()
     create_all(probe)
-    expected = probe.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall()
+    derived = ("kpi_snapshot", "kpi_shift_snapshot")
+    expected = {t: probe.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall() for t in derived}
     probe.close()
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                                        "AND database_name = current_database()").fetchall()}
     if "kpi_target" in tables and "valid_from" not in {
             r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE kpi_target)").fetchall()}:
         con.execute("DROP TABLE kpi_target")  # the first shape held no targets yet
-    if "kpi_value" not in tables:
-        return
-    keyed = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'kpi_value' "
-                        "AND constraint_type = 'PRIMARY KEY'").fetchall()[0][0]
-    if keyed or con.execute("SELECT column_name FROM (DESCRIBE kpi_value)").fetchall() != expected:
-        con.execute("DROP TABLE kpi_value")
+    for legacy in ("kpi_value", "kpi_shift_value"):
+        if legacy in tables:
+            con.execute(f"DROP TABLE {legacy}")
+    for table in derived:
+        if table in tables and con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall() != expected[table]:
+            con.execute(f"DROP TABLE {table}")
 
 
 def go_live(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:

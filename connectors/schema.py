@@ -634,30 +634,68 @@ CREATE TABLE IF NOT EXISTS source_file (
     PRIMARY KEY (connector, fingerprint));
 CREATE TABLE IF NOT EXISTS connector_state (
     connector VARCHAR, key VARCHAR, value VARCHAR, PRIMARY KEY (connector, key));
-CREATE TABLE IF NOT EXISTS kpi_value (
-    kpi_id VARCHAR, unit_id VARCHAR, grain VARCHAR, period_start DATE, value DOUBLE,
-    numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR,
-    computed_at TIMESTAMP, data_as_of TIMESTAMP,
-    n_units INTEGER, n_complete INTEGER);  -- units at the KPI's lowest level seen / with both sides of data
--- kpi_value has no primary key on purpose: it is rebuilt by set-based SQL that groups by
--- (kpi_id, unit_id, grain, period_start), and index upkeep on millions of snapshot rows cost more
--- than the whole roll-up (tests/test_kpis_golden.py checks the uniqueness).
 -- Month samples of the capability KPIs per unit and characteristic, so a window of months pools them (Cpk of a
 -- year is the statistic of the year's measurements, never a mean of monthly Cpk). d = value − the middle of
 -- the limits (or the one limit), a constant per characteristic and limits, so the sums add across months.
 CREATE TABLE IF NOT EXISTS capability_sample (
     kpi_id VARCHAR, unit_id VARCHAR, period_start DATE, characteristic VARCHAR, lsl DOUBLE, usl DOUBLE,
     n BIGINT, sum_d DOUBLE, sum_dd DOUBLE);
--- Shift snapshots of the KPIs with a shift grain, for the recent production days only (plant.shift_history_days).
-CREATE TABLE IF NOT EXISTS kpi_shift_value (
-    kpi_id VARCHAR, unit_id VARCHAR, shift_start TIMESTAMP, shift_code VARCHAR, day DATE, value DOUBLE,
-    numerator DOUBLE, denominator DOUBLE, status VARCHAR, variant VARCHAR, computed_at TIMESTAMP,
-    data_as_of TIMESTAMP, n_units INTEGER, n_complete INTEGER);
 CREATE TABLE IF NOT EXISTS kpi_baseline (
     kpi_id VARCHAR, unit_id VARCHAR, period_from DATE, period_to DATE, value DOUBLE,
     numerator DOUBLE, denominator DOUBLE, status VARCHAR, frozen_at TIMESTAMP,
     recomputed_value DOUBLE, late_correction BOOLEAN, PRIMARY KEY (kpi_id, unit_id));
 """
+
+
+# KPI snapshots are stored on integer keys and small codes: nine million rows of strings cost more to write than
+# computing them (docs/benchmarks.md). Keys are given once and never renumbered, so an incremental compute's
+# rows and older ones agree; the views kpi_value and kpi_shift_value give readers the names back.
+SNAPSHOT_GRAINS = ("day", "month")  # stored as the position from 0
+SNAPSHOT_STATUSES = ("ok", "no_data", "insufficient", "not_planned", "partial", "not_applicable", "error")  # from 1
+
+SNAPSHOT_DDL = """
+CREATE TABLE IF NOT EXISTS snapshot_kpi (kpi_key INTEGER, kpi_id VARCHAR, variant VARCHAR);
+CREATE TABLE IF NOT EXISTS snapshot_unit (unit_key INTEGER, unit_id VARCHAR);
+-- No primary key on purpose: rebuilt by set-based SQL that groups by (KPI, unit, grain, period); index upkeep on
+-- millions of rows cost more than the whole roll-up (tests/test_kpis_golden.py checks the uniqueness).
+-- variant: only where a row differs from its KPI's (the characteristic a capability row shows).
+CREATE TABLE IF NOT EXISTS kpi_snapshot (
+    kpi_key INTEGER, unit_key INTEGER, grain UTINYINT, period_start DATE, value DOUBLE,
+    numerator DOUBLE, denominator DOUBLE, status UTINYINT, variant VARCHAR, computed_at TIMESTAMP,
+    data_as_of DATE, n_units INTEGER, n_complete INTEGER);  -- units at the lowest level seen / with both sides
+-- Shift snapshots of the KPIs with a shift grain, for the recent production days only (plant.shift_history_days).
+CREATE TABLE IF NOT EXISTS kpi_shift_snapshot (
+    kpi_key INTEGER, unit_key INTEGER, shift_start TIMESTAMP, shift_code VARCHAR, day DATE, value DOUBLE,
+    numerator DOUBLE, denominator DOUBLE, status UTINYINT, computed_at TIMESTAMP, data_as_of DATE,
+    n_units INTEGER, n_complete INTEGER);
+"""
+
+
+def _names(column: str, names: tuple[str, ...], first: int) -> str:
+    """A stored code as its name (codes are positions in a tuple defined here, never user text)."""
+    listed = ", ".join(f"'{n}'" for n in names)
+    return f"[{listed}][{column} + {1 - first}]"
+
+
+SNAPSHOT_VIEWS = {
+    "kpi_value": f"""SELECT k.kpi_id, u.unit_id, {_names("s.grain", SNAPSHOT_GRAINS, 0)} AS grain, s.period_start,
+        s.value, s.numerator, s.denominator, {_names("s.status", SNAPSHOT_STATUSES, 1)} AS status,
+        COALESCE(s.variant, k.variant) AS variant, s.computed_at, CAST(s.data_as_of AS TIMESTAMP) AS data_as_of,
+        s.n_units, s.n_complete
+    FROM kpi_snapshot s JOIN snapshot_kpi k USING (kpi_key) JOIN snapshot_unit u USING (unit_key)""",
+    "kpi_shift_value": f"""SELECT k.kpi_id, u.unit_id, s.shift_start, s.shift_code, s.day, s.value, s.numerator,
+        s.denominator, {_names("s.status", SNAPSHOT_STATUSES, 1)} AS status, k.variant, s.computed_at,
+        CAST(s.data_as_of AS TIMESTAMP) AS data_as_of, s.n_units, s.n_complete
+    FROM kpi_shift_snapshot s JOIN snapshot_kpi k USING (kpi_key) JOIN snapshot_unit u USING (unit_key)""",
+}
+
+
+def create_snapshot_views(con, catalog: str | None = None) -> None:
+    """The snapshot views in the store, or in an attached serving file (`catalog`); a view reads the tables of
+    the database it is stored in."""
+    prefix = f"{catalog}." if catalog else ""
+    for name, sql in SNAPSHOT_VIEWS.items():
+        con.execute(f"CREATE OR REPLACE VIEW {prefix}{name} AS {sql}")
 
 
 def table_ddl(table: Table) -> str:
@@ -681,6 +719,8 @@ def create_all(con) -> None:
     _add_new_columns(con)
     con.execute(REFERENCE_DDL)
     con.execute(BOOKKEEPING_DDL)
+    con.execute(SNAPSHOT_DDL)
+    create_snapshot_views(con)
 
 
 def _add_new_columns(con) -> None:

@@ -1,6 +1,6 @@
 """The KPI engine: elements once per (unit, production day), then every KPI, grain and level, set-based.
 
-A few SQL statements over integer keys (names are joined back only when writing):
+A few SQL statements over integer keys, written as they are (kpi_value and kpi_shift_value are views):
   element_day   every element per (unit, production day); shared daily sums (kpis.elements.SHARED)
                 are materialised first, so a big fact table is scanned once
   kpi_day       numerator and denominator of every KPI with a day grain per (unit at its lowest level,
@@ -8,10 +8,11 @@ A few SQL statements over integer keys (names are joined back only when writing)
   kpi_month     months from those day sums (30x fewer rows than from elements); month-only KPIs from
                 their elements' month sums
   roll-up       complete units added into every ancestor (org closure), one GROUP BY per KPI, streamed
-                with the units' own rows into one INSERT of kpi_value, with values and statuses
+                with the units' own rows into one INSERT of kpi_snapshot (integer keys and
+                status codes; the view kpi_value names them), with values and statuses
   shift pass    the same statements once more over the recent days, with prod_day() redefined as the
                 start of the shift a timestamp falls in, for the KPIs whose elements all exist per shift
-                (kpis.shifts); written to kpi_shift_value in the same transaction
+                (kpis.shifts); written to kpi_shift_snapshot in the same transaction
 A product KPI (OEE) multiplies its rolled-up factors; a capability KPI (Cp, Cpk) is a statistic per
 characteristic at its lowest level, not rolled up. Nothing here knows about Dash or files.
 """
@@ -24,7 +25,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from connectors.schema import LEVELS
+from connectors.schema import LEVELS, SNAPSHOT_STATUSES
 from kpis.elements import SHARED
 from kpis.registry import all_elements, all_kpis
 from kpis.shifts import SHIFT_DAYS, Shift, default_shifts, shift_code_sql, shift_start_sql
@@ -54,12 +55,16 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
         FROM walk w JOIN org_unit a ON a.unit_id = w.ancestor""",
         [list(LEVELS)],
     )
-    # The same tree on integer keys. unit_rollup is what a unit's sums are added into: its proper
-    # ancestors, and itself only when a descendant has its level too (an irregular tree), so that
-    # in a regular tree a unit's own row is copied instead of going through the aggregation.
-    con.execute("""CREATE OR REPLACE TEMP TABLE unit_dim AS
-        SELECT CAST(row_number() OVER (ORDER BY unit_id) AS INTEGER) AS unit_key, unit_id
-        FROM (SELECT DISTINCT descendant AS unit_id FROM org_closure)""")
+    # The same tree on integer keys, the stored snapshots' (a unit seen for the first time gets the next).
+    # unit_rollup is what a unit's sums are added into: its proper ancestors, and itself only when a
+    # descendant has its level too (an irregular tree), so that in a regular tree a unit's own row is
+    # copied instead of going through the aggregation.
+    con.execute("""INSERT INTO snapshot_unit
+        SELECT (SELECT COALESCE(max(unit_key), 0) FROM snapshot_unit) + row_number() OVER (ORDER BY unit_id), unit_id
+        FROM (SELECT DISTINCT descendant AS unit_id FROM org_closure)
+        WHERE unit_id NOT IN (SELECT unit_id FROM snapshot_unit)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE unit_dim AS SELECT unit_key, unit_id FROM snapshot_unit
+        WHERE unit_id IN (SELECT descendant FROM org_closure)""")
     # `nearest`: the deepest of a unit's ancestors (or itself) at that level, the one its data counts at
     # for KPIs of that level (in a regular tree the only one; a line under a line keeps its own data).
     con.execute("""CREATE OR REPLACE TEMP TABLE unit_closure AS
@@ -251,15 +256,29 @@ def _capability_sql(kpi_id: str) -> str:
         WHERE c.ancestor_rank < {rank} GROUP BY ALL"""
 
 
-def _registry_frames(names: list[str], energy_variant: str, carbon_series: str) -> dict[str, pd.DataFrame]:
+def _kpi_keys(con: duckdb.DuckDBPyConnection, variants: dict[str, str]) -> dict[str, int]:
+    """The stored snapshots' key of every KPI (a new KPI gets the next), with its current variant."""
+    keys = dict(con.execute("SELECT kpi_id, kpi_key FROM snapshot_kpi").fetchall())
+    for kpi_id in all_kpis():
+        keys.setdefault(kpi_id, max(keys.values(), default=0) + 1)
+    frame = pd.DataFrame({"kpi_key": list(keys.values()), "kpi_id": list(keys), "variant": [
+        variants.get(k) for k in keys]}).astype({"kpi_key": "int32", "variant": "object"})
+    con.register("kpi_keys_frame", frame)
+    try:
+        con.execute("DELETE FROM snapshot_kpi")
+        con.execute("INSERT INTO snapshot_kpi SELECT kpi_key, kpi_id, variant FROM kpi_keys_frame")
+    finally:
+        con.unregister("kpi_keys_frame")
+    return keys
+
+
+def _registry_frames(names: list[str], variants: dict[str, str], key: dict[str, int]) -> dict[str, pd.DataFrame]:
     """The registry as small integer-keyed tables: the big joins and groups run on integers."""
     kpis = list(all_kpis().values())
-    key = {k.id: i for i, k in enumerate(kpis)}
     element_key = {n: i for i, n in enumerate(names)}
-    variants = _variants(energy_variant, carbon_series)
     kpi_dim = pd.DataFrame(
-        [(i, k.id, k.kind, float(k.scale), k.zero_denominator, len(k.components), float(k.min_denominator),
-          "day" in k.grains, "month" in k.grains, variants.get(k.id)) for i, k in enumerate(kpis)],
+        [(key[k.id], k.id, k.kind, float(k.scale), k.zero_denominator, len(k.components), float(k.min_denominator),
+          "day" in k.grains, "month" in k.grains, variants.get(k.id)) for k in kpis],
         columns=["kpi_key", "kpi_id", "kind", "scale", "zero_status", "n_components", "min_den", "daily", "monthly",
                  "variant"])
     # A term's coefficient sits in the column of its side (the other is NULL, so SUM skips it); `side`
@@ -449,11 +468,15 @@ def _roll_up_all(con: duckdb.DuckDBPyConnection, term: pd.DataFrame, component: 
 
 
 def _snapshot_rows(rest: list[int], per_kpi: bool) -> str:
-    """FROM clause of the snapshot rows `n` (value, status, counts) with their KPI `m` and unit `u`: the day
-    pass's and the shift pass's, from the sums _roll_up_all left."""
+    """FROM clause of the snapshot rows `n` (keys, value, status, counts): the day pass's and the shift pass's,
+    from the sums _roll_up_all left."""
     return f"""({_status_sql(_sums_sql(rest, per_kpi))}
-              UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n
-        JOIN kpi_dim m USING (kpi_key) JOIN unit_dim u USING (unit_key)"""
+              UNION ALL {_status_sql("kpi_factor_sums")} UNION ALL SELECT * FROM kpi_product) n"""
+
+
+def _status_code(expr: str) -> str:
+    """A status name as the code kpi_snapshot stores (connectors.schema.SNAPSHOT_STATUSES)."""
+    return f"CAST(list_position([{', '.join(repr(s) for s in SNAPSHOT_STATUSES)}], {expr}) AS UTINYINT)"
 
 
 # Streams with records on every working day, so their first day says when the data starts. Event streams
@@ -522,14 +545,15 @@ def _mark_partial_months(con: duckdb.DuckDBPyConnection, first: date | None) -> 
     if not pairs:
         return
     con.execute(
-        f"""UPDATE kpi_value v SET status = 'partial', value = NULL FROM (
+        f"""UPDATE kpi_snapshot v SET status = {_status_code("'partial'")}, value = NULL FROM (
             WITH p AS (SELECT unnest($kpis) AS kpi_id, unnest($elements) AS element),
             per_element AS (
                 SELECT p.kpi_id, c.ancestor AS unit_id, p.element, min(s.first_day) AS first_day
                 FROM p JOIN element_data_start s USING (element) JOIN org_closure c ON c.descendant = s.unit_id
                 GROUP BY ALL)
-            SELECT kpi_id, unit_id, max(first_day) AS first_day FROM per_element GROUP BY ALL) d
-        WHERE v.grain = 'month' AND v.kpi_id = d.kpi_id AND v.unit_id = d.unit_id AND v.status = 'ok'
+            SELECT k.kpi_key, u.unit_key, max(e.first_day) AS first_day FROM per_element e
+            JOIN snapshot_kpi k USING (kpi_id) JOIN unit_dim u USING (unit_id) GROUP BY ALL) d
+        WHERE v.grain = 1 AND v.kpi_key = d.kpi_key AND v.unit_key = d.unit_key AND v.status = {_status_code("'ok'")}
           AND d.first_day > v.period_start + INTERVAL ({PARTIAL_AFTER_DAYS}) DAY
           AND d.first_day < v.period_start + INTERVAL 1 MONTH
           AND v.period_start >= COALESCE($first, DATE '0001-01-01')""",
@@ -551,7 +575,7 @@ def shift_horizon(con: duckdb.DuckDBPyConnection, shift_days: int) -> date | Non
 
 def _shift_pass(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], first: date,
                 day_start_minutes: int, shifts: tuple[Shift, ...], now: datetime) -> None:
-    """Insert into kpi_shift_value every KPI with a shift grain per unit and shift of the production days from
+    """Insert into kpi_shift_snapshot every KPI with a shift grain per unit and shift of the production days from
     `first` on.
 
     The day pass's statements, run on the KPIs whose elements all exist per shift while prod_day() means
@@ -574,10 +598,10 @@ def _shift_pass(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame],
     rest = _roll_up_all(con, term, component, per_kpi)
     con.execute("SET VARIABLE shift_codes = ?", [[s.code for s in shifts]])
     con.execute(
-        f"""INSERT INTO kpi_shift_value
-        SELECT m.kpi_id, u.unit_id, n.period_start, {shift_code_sql("n.period_start", day_start_minutes, shifts)},
-               prod_day(n.period_start), n.value, n.numerator, n.denominator, n.status, m.variant, $now,
-               CAST(n.last_day AS TIMESTAMP), n.n_units, n.n_complete
+        f"""INSERT INTO kpi_shift_snapshot
+        SELECT n.kpi_key, n.unit_key, n.period_start, {shift_code_sql("n.period_start", day_start_minutes, shifts)},
+               prod_day(n.period_start), n.value, n.numerator, n.denominator, {_status_code("n.status")}, $now,
+               n.last_day, n.n_units, n.n_complete
         FROM {_snapshot_rows(rest, per_kpi)}
         WHERE prod_day(n.period_start) >= $first""",  # the night shift before `first` belongs to the day before
         {"first": first, "now": now})
@@ -587,34 +611,35 @@ def _write_shifts(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame
                   horizon: date | None, day_start_minutes: int, shifts: tuple[Shift, ...], now: datetime) -> None:
     """Replace the shift snapshots from `shift_from` on and drop those older than the horizon."""
     if horizon is None:
-        con.execute("DELETE FROM kpi_shift_value")
+        con.execute("DELETE FROM kpi_shift_snapshot")
         return
-    con.execute("DELETE FROM kpi_shift_value WHERE day < ? OR day >= ?", [horizon, shift_from])
+    con.execute("DELETE FROM kpi_shift_snapshot WHERE day < ? OR day >= ?", [horizon, shift_from])
     _shift_pass(con, frames, shift_from, day_start_minutes, shifts, now)
 
 
 def _write(con: duckdb.DuckDBPyConnection, first: date | None, now: datetime, rest: list[int], per_kpi: bool,
            caps: list[str], then=None) -> int:
     """Replace the snapshots (all, or from `first` on) in one transaction, running `then()` in it last (the shift
-    snapshots); returns the kpi_value rows written."""
+    snapshots); returns the snapshot rows written."""
     con.begin()
     try:
         if first:
-            con.execute("DELETE FROM kpi_value WHERE period_start >= ?", [first])
+            con.execute("DELETE FROM kpi_snapshot WHERE period_start >= ?", [first])
         else:
-            con.execute("DELETE FROM kpi_value")
+            con.execute("DELETE FROM kpi_snapshot")
         written = con.execute(
-            f"""INSERT INTO kpi_value
-            SELECT m.kpi_id, u.unit_id, CASE n.grain WHEN 0 THEN 'day' ELSE 'month' END, n.period_start, n.value,
-                   n.numerator, n.denominator, n.status, m.variant, $now, CAST(n.last_day AS TIMESTAMP),
-                   n.n_units, n.n_complete
+            f"""INSERT INTO kpi_snapshot
+            SELECT n.kpi_key, n.unit_key, n.grain, n.period_start, n.value, n.numerator, n.denominator,
+                   {_status_code("n.status")}, NULL, $now, n.last_day, n.n_units, n.n_complete
             FROM {_snapshot_rows(rest, per_kpi)}""",
             {"now": now},
         ).fetchall()[0][0]
         if caps:
-            written += con.execute("""INSERT INTO kpi_value SELECT kpi_id, unit_id, grain, period_start, value,
-                numerator, denominator, status, variant, ?, CAST(last_day AS TIMESTAMP), n_units, n_complete
-                FROM kpi_capability""", [now]).fetchall()[0][0]
+            written += con.execute(f"""INSERT INTO kpi_snapshot SELECT k.kpi_key, u.unit_key,
+                CASE c.grain WHEN 'day' THEN 0 ELSE 1 END, c.period_start, c.value, c.numerator, c.denominator,
+                {_status_code("c.status")}, c.variant, ?, c.last_day, c.n_units, c.n_complete
+                FROM kpi_capability c JOIN snapshot_kpi k USING (kpi_id) JOIN unit_dim u USING (unit_id)""",
+                                   [now]).fetchall()[0][0]
             con.execute("DELETE FROM capability_sample WHERE period_start >= ?", [first or date.min])
             con.execute("""INSERT INTO capability_sample SELECT kpi_id, unit_id, period_start, characteristic, lsl, usl,
                 n, sum_d, sum_dd FROM capability_group WHERE grain = 'month'""")
@@ -635,8 +660,8 @@ def compute(
     now: datetime | None = None, since: date | None = None,
     shifts: tuple[Shift, ...] | None = None, shift_days: int = SHIFT_DAYS,
 ) -> int:
-    """Recompute kpi_value for every KPI, grain and org level, and kpi_shift_value for the last `shift_days`
-    production days; returns the number of kpi_value rows written.
+    """Recompute the snapshots (kpi_value) of every KPI, grain and org level, and the shift snapshots
+    (kpi_shift_value) of the last `shift_days` production days; returns the number of kpi_value rows written.
 
     With `since`, only the months from the one containing `since` are recomputed (a load that added
     or corrected recent data); earlier snapshots stay as they are.
@@ -644,7 +669,8 @@ def compute(
     now = now or datetime.now()
     prepare(con, day_start_minutes, energy_variant, carbon_series)
     first = _reach_back_for_orders(con, since.replace(day=1)) if since else None
-    frames = _registry_frames(sorted(all_elements()), energy_variant, carbon_series)
+    variants = _variants(energy_variant, carbon_series)
+    frames = _registry_frames(sorted(all_elements()), variants, _kpi_keys(con, variants))
     try:
         horizon = shift_horizon(con, shift_days)
         # shifts have no month to complete: an incremental compute redoes them from the changed day only

@@ -203,3 +203,36 @@ def test_an_order_running_into_a_new_month_is_recomputed_where_it_started():
     assert kpi(con, "throughput_rate", "L1", "month", "2025-02-01")[3] == "no_data"  # no order started there
     engine.compute(con)
     assert con.execute(SNAPSHOT).fetchall() == incremental
+
+
+def test_snapshot_keys_are_never_renumbered(maintenance):
+    """Snapshots are stored on integer keys: a unit or KPI seen later gets the next key, so the months an
+    incremental compute keeps still name the units they were computed for."""
+    con = maintenance
+    engine.compute(con)
+    january = con.execute(SNAPSHOT.replace("ORDER BY", "WHERE period_start < DATE '2025-02-01' ORDER BY")).fetchall()
+    keys = dict(con.execute("SELECT unit_id, unit_key FROM snapshot_unit").fetchall())
+    con.execute("INSERT INTO org_unit VALUES ('A0', 'P1', 'workshop', 'A0', 'A0', 1, NULL)")  # sorts first
+    engine.compute(con, since=date(2025, 3, 10))
+    assert con.execute(SNAPSHOT.replace("ORDER BY", "WHERE period_start < DATE '2025-02-01' ORDER BY")).fetchall() == january
+    after = dict(con.execute("SELECT unit_id, unit_key FROM snapshot_unit").fetchall())
+    assert {u: after[u] for u in keys} == keys and after["A0"] == max(keys.values()) + 1
+    assert con.execute("SELECT count(*) FROM snapshot_kpi").fetchall()[0][0] == len(engine.all_kpis())
+    assert con.execute("SELECT count(DISTINCT kpi_key) FROM snapshot_kpi").fetchall()[0][0] == len(engine.all_kpis())
+
+
+def test_a_store_of_an_earlier_release_gets_snapshot_views(tmp_path):
+    """Earlier releases stored kpi_value and kpi_shift_value as tables of names: opening the store replaces them
+    with the views over the keyed snapshots (the next compute is a full one: the kpis code changed)."""
+    from cockpit.store import _drop_stale_derived_tables
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE TABLE kpi_value (kpi_id VARCHAR, unit_id VARCHAR, grain VARCHAR, period_start DATE, "
+                "value DOUBLE, status VARCHAR)")
+    con.execute("INSERT INTO kpi_value VALUES ('oee', 'L1', 'day', DATE '2025-01-01', 0.5, 'ok')")
+    con.execute("CREATE TABLE kpi_shift_value (kpi_id VARCHAR, unit_id VARCHAR, shift_start TIMESTAMP)")
+    _drop_stale_derived_tables(con)
+    create_all(con)
+    kinds = dict(con.execute("SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal").fetchall())
+    assert kinds == {"kpi_value": "view", "kpi_shift_value": "view"}
+    assert con.execute("SELECT count(*) FROM kpi_value").fetchall()[0][0] == 0

@@ -666,8 +666,8 @@ CREATE TABLE IF NOT EXISTS kpi_snapshot (
 -- Shift snapshots of the KPIs with a shift grain, for the recent production days only (plant.shift_history_days).
 CREATE TABLE IF NOT EXISTS kpi_shift_snapshot (
     kpi_key INTEGER, unit_key INTEGER, shift_start TIMESTAMP, shift_code VARCHAR, day DATE, value DOUBLE,
-    numerator DOUBLE, denominator DOUBLE, status UTINYINT, computed_at TIMESTAMP, data_as_of DATE,
-    n_units INTEGER, n_complete INTEGER);
+    numerator DOUBLE, denominator DOUBLE, status UTINYINT, computed_at TIMESTAMP,
+    data_as_of TIMESTAMP, n_units INTEGER, n_complete INTEGER);  -- data_as_of: the start of the last shift with data
 """
 
 
@@ -685,7 +685,7 @@ SNAPSHOT_VIEWS = {
     FROM kpi_snapshot s JOIN snapshot_kpi k USING (kpi_key) JOIN snapshot_unit u USING (unit_key)""",
     "kpi_shift_value": f"""SELECT k.kpi_id, u.unit_id, s.shift_start, s.shift_code, s.day, s.value, s.numerator,
         s.denominator, {_names("s.status", SNAPSHOT_STATUSES, 1)} AS status, k.variant, s.computed_at,
-        CAST(s.data_as_of AS TIMESTAMP) AS data_as_of, s.n_units, s.n_complete
+        s.data_as_of, s.n_units, s.n_complete
     FROM kpi_shift_snapshot s JOIN snapshot_kpi k USING (kpi_key) JOIN snapshot_unit u USING (unit_key)""",
 }
 

@@ -82,6 +82,9 @@ def test_shift_kpis_by_hand(plant):
     assert shift_values(plant, "plan_attainment")["C"][2] == pytest.approx(95.0)
     # the enterprise's shift rolls up from its line's elements
     assert shift_values(plant, "oee", "ENT")["A"][2] == pytest.approx(200 / 3)
+    # data as of the start of the shift the data reaches, which for one shift's rows is the shift itself
+    as_of = plant.execute("SELECT DISTINCT shift_start = data_as_of FROM kpi_shift_value WHERE kpi_id = 'oee'").fetchall()
+    assert as_of == [(True,)]
 
 
 def test_only_kpis_whose_elements_exist_per_shift_have_shift_rows(plant):

@@ -34,13 +34,14 @@ def _differs(a: float | None, b: float | None) -> bool:
 
 
 def freeze(con: duckdb.DuckDBPyConnection, window: Window, now: datetime, refreeze: bool = False) -> dict[str, int]:
-    """Freeze baselines not frozen yet (or all, on refreeze); flag late corrections. Returns counts."""
+    """Freeze baselines not frozen yet (or all, on refreeze), and those frozen without a value that now have one;
+    flag late corrections. Returns counts."""
     current = window_values(monthly_values(con), window, capability_samples(con))
     frozen = {
         (r[0], r[1]): r for r in con.execute(
             "SELECT kpi_id, unit_id, value, period_from, period_to FROM kpi_baseline").fetchall()
     }
-    counts = {"frozen": 0, "kept": 0, "late_corrections": 0}
+    counts = {"frozen": 0, "filled": 0, "kept": 0, "late_corrections": 0}
     con.begin()
     try:
         if refreeze:
@@ -58,6 +59,16 @@ def freeze(con: duckdb.DuckDBPyConnection, window: Window, now: datetime, refree
                      None if pd.isna(row.denominator) else row.denominator, row.status, now, value],
                 )
                 counts["frozen"] += 1
+            elif old[2] is None and value is not None:
+                # Never computed before (its export was connected later, or the KPI could not be computed over
+                # months yet): this is the first computed value, so it is frozen now, not a correction.
+                con.execute(
+                    "UPDATE kpi_baseline SET value = ?, numerator = ?, denominator = ?, status = ?, frozen_at = ?, "
+                    "recomputed_value = ?, late_correction = false WHERE kpi_id = ? AND unit_id = ?",
+                    [value, None if pd.isna(row.numerator) else row.numerator,
+                     None if pd.isna(row.denominator) else row.denominator, row.status, now, value,
+                     row.kpi_id, row.unit_id])
+                counts["filled"] += 1
             else:
                 late = _differs(old[2], value)
                 con.execute(

@@ -105,6 +105,31 @@ def test_baseline_is_frozen_and_late_corrections_flagged(golden_writer):
     assert value == pytest.approx(100 * 26 / 660) and late is False
 
 
+def test_a_baseline_frozen_without_a_value_is_frozen_when_one_is_computed(golden_writer):
+    """A baseline frozen while it had no value (too few records then, or by an earlier release that could not compute
+    the KPI over months, like Cpk before samples were pooled): the first value computed for those months is frozen,
+    not flagged as a late correction, and then kept like any other. A KPI without rows then had no baseline row
+    at all and is simply frozen when its data arrives."""
+    w = golden_writer
+    w.load([n for n in w.settings.connectors if n != "production_record"])
+    w.compute()
+    window = Window(date(2025, 1, 1), date(2025, 1, 31))
+    freeze(w.con, window, datetime(2025, 2, 1))
+    row = "SELECT value, status, late_correction, frozen_at FROM kpi_baseline WHERE kpi_id = 'defect_rate' AND unit_id = 'W1'"
+    assert w.con.execute(row).fetchall() == []
+    w.load(["production_record"])
+    w.compute()
+    assert freeze(w.con, window, datetime(2025, 2, 2))["frozen"] > 0
+    w.con.execute("UPDATE kpi_baseline SET value = NULL, numerator = NULL, status = 'insufficient' "
+                  "WHERE kpi_id = 'defect_rate' AND unit_id = 'W1'")  # as an earlier freeze without a value left it
+    counts = freeze(w.con, window, datetime(2025, 2, 5))
+    assert counts["filled"] == 1 and counts["late_corrections"] == 0
+    value, status, late, frozen_at = w.con.execute(row).fetchall()[0]
+    assert value == pytest.approx(100 * 56 / 660) and status == "ok" and late is False
+    assert frozen_at == datetime(2025, 2, 5)
+    assert freeze(w.con, window, datetime(2025, 2, 6))["filled"] == 0  # frozen now: kept from here on
+
+
 def test_quarter_and_week_roll_up_from_snapshots():
     from kpis.windows import regrain
 

@@ -25,7 +25,7 @@ class CockpitScheduler:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.writer: Writer | None = None
-        self.dirty = False
+        self.changes: list = []  # per load that changed data: the first day to recompute (None: everything)
         self.status_dirty = False
         self._config_mtime = settings.path.stat().st_mtime_ns if settings.path.exists() else 0
         self.scheduler = BackgroundScheduler(
@@ -38,13 +38,16 @@ class CockpitScheduler:
 
     def run_connector(self, name: str) -> None:
         results = self.writer.load([name])
-        self.dirty |= any(r.changed for r in results)
+        if any(r.changed for r in results):
+            self.changes.append(self.writer.recompute_from(results))
         self.status_dirty = True
 
     def refresh(self) -> None:
-        if self.dirty:
-            self.dirty = False
-            self.writer.compute()
+        """Recompute from the earliest day the loads since the last refresh changed (decision 17), then publish."""
+        if self.changes:
+            since = None if None in self.changes else min(self.changes)
+            self.changes = []
+            self.writer.compute(since=since)
         if self.status_dirty or not self.settings.serving_path.exists():
             self.status_dirty = False
             self.writer.publish()

@@ -86,12 +86,13 @@ def _drop_stale_derived_tables(con: duckdb.DuckDBPyConnection) -> None:
     if "kpi_target" in tables and "valid_from" not in {
             r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE kpi_target)").fetchall()}:
         con.execute("DROP TABLE kpi_target")  # the first shape held no targets yet
-    for legacy in ("kpi_value", "kpi_shift_value"):
-        if legacy in tables:
-            con.execute(f"DROP TABLE {legacy}")
-    for table in derived:
-        if table in tables and con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall() != expected[table]:
-            con.execute(f"DROP TABLE {table}")
+    stale = [t for t in ("kpi_value", "kpi_shift_value") if t in tables]
+    stale += [t for t in derived if t in tables
+              and con.execute(f"SELECT column_name FROM (DESCRIBE {t})").fetchall() != expected[t]]
+    for table in stale:
+        con.execute(f"DROP TABLE {table}")
+    if stale and "store_setting" in tables:  # the next compute must be a full one: nothing is left to keep
+        con.execute("DELETE FROM store_setting WHERE key = 'kpi_signature'")
 
 
 def go_live(settings: Settings, con: duckdb.DuckDBPyConnection) -> date:

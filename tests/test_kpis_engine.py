@@ -231,7 +231,10 @@ def test_a_store_of_an_earlier_release_gets_snapshot_views(tmp_path):
                 "value DOUBLE, status VARCHAR)")
     con.execute("INSERT INTO kpi_value VALUES ('oee', 'L1', 'day', DATE '2025-01-01', 0.5, 'ok')")
     con.execute("CREATE TABLE kpi_shift_value (kpi_id VARCHAR, unit_id VARCHAR, shift_start TIMESTAMP)")
+    con.execute("CREATE TABLE store_setting (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO store_setting VALUES ('kpi_signature', 'abc'), ('go_live', '2025-01-01')")
     _drop_stale_derived_tables(con)
+    assert con.execute("SELECT key FROM store_setting").fetchall() == [("go_live",)]  # next compute: full
     create_all(con)
     kinds = dict(con.execute("SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal").fetchall())
     assert kinds == {"kpi_value": "view", "kpi_shift_value": "view"}

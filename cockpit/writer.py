@@ -13,7 +13,7 @@ from cockpit.publish import publish
 from cockpit.store import go_live, open_store
 from connectors.base import ConnectorSpec
 from connectors.loader import RunResult, run_connector
-from kpis import engine
+from kpis import engine, targets
 from kpis.baseline import freeze
 from kpis.periods import Window, add_months, anchor_month
 
@@ -160,7 +160,8 @@ class Writer:
             self.publish()
             return counts
         if action == "targets":
-            written = set_targets(self.con, args.get("rows") or [])
+            written = set_targets(self.con, args.get("rows") or [], replace=bool(args.get("replace")),
+                                  expected=args.get("expected"))
             self.publish()
             return {"targets": written}
         raise ValueError(f"unknown action {action}")
@@ -169,29 +170,28 @@ class Writer:
         self.con.close()
 
 
-def set_targets(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> int:
-    """Validate and store target rows (kpi_id, unit_id, valid_from, target, warn, note) in one transaction."""
+def set_targets(con: duckdb.DuckDBPyConnection, rows: list[dict], replace: bool = False,
+                expected: str | None = None) -> int:
+    """Store target rows in one transaction: added to (CSV import) or replacing (the admin table) the stored ones.
+
+    `expected` is the fingerprint of the table the editor started from: a replace over rows someone
+    else changed meanwhile is refused instead of silently undoing their change.
+    """
     from kpis.registry import all_kpis
 
-    kpis = all_kpis()
     units = {r[0] for r in con.execute("SELECT unit_id FROM org_unit").fetchall()}
-    clean = []
-    for i, row in enumerate(rows, 1):
-        k = kpis.get(str(row.get("kpi_id")))
-        if k is None:
-            raise ValueError(f"target row {i}: unknown KPI {row.get('kpi_id')!r}")
-        if row.get("unit_id") not in units:
-            raise ValueError(f"target row {i}: unknown org unit {row.get('unit_id')!r}")
-        target = float(row["target"])
-        warn = float(row["warn"]) if row.get("warn") not in (None, "") else target
-        if (k.direction == "lower" and warn < target) or (k.direction == "higher" and warn > target):
-            raise ValueError(f"target row {i}: the warning threshold {warn:g} must be on the worse side of "
-                             f"the target {target:g} ({k.direction} is better for {k.id})")
-        clean.append((k.id, row["unit_id"], date.fromisoformat(str(row.get("valid_from") or "2000-01-01")),
-                      target, warn, row.get("note")))
+    clean = targets.clean_rows(rows, all_kpis(), units)
     con.begin()
     try:
-        con.executemany("INSERT OR REPLACE INTO kpi_target VALUES (?, ?, ?, ?, ?, ?)", clean)
+        if expected is not None:
+            stored = con.execute("SELECT * FROM kpi_target").fetchall()
+            if targets.fingerprint(stored) != expected:
+                raise ValueError("the targets were changed elsewhere since this table was opened; "
+                                 "reload the page and edit again")
+        if replace:
+            con.execute("DELETE FROM kpi_target")
+        if clean:
+            con.executemany("INSERT OR REPLACE INTO kpi_target VALUES (?, ?, ?, ?, ?, ?)", clean)
         con.commit()
     except Exception:
         con.rollback()

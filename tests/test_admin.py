@@ -11,7 +11,9 @@ import pytest
 from cockpit import config
 from cockpit import requests as req
 from cockpit.admin_gate import COOKIE, TOKEN_ENV, TOKEN_HEADER, cookie_value
+from cockpit.config import plant_now
 from cockpit.web import create_app
+from cockpit.web.admin import data as admin_data
 from cockpit.writer import Writer
 from tests.conftest import GOLDEN, NOW
 
@@ -246,3 +248,42 @@ def test_save_config_from_the_form(plant, env, tmp_path):
                          None, "?lang=en")
     assert "Not saved" in str(refused) and "not a canonical table" in str(refused)
     assert SECRET not in str(refused)
+
+
+def test_targets_are_edited_in_a_table_and_saved_through_the_writer(plant, env, tmp_path):
+    folder = tmp_path / "plant"
+    shutil.copytree(plant, folder)
+    settings = config.load(folder / "cockpit.toml")
+    app = create_app(settings)
+    cb = app.admin.callbacks
+    page = str(cb.render("/admin/", ""))
+    assert "admin-targets-table" in page and "目标与预警阈值" in page and "越低越好" in page
+    rows = cb.add_target_row(1, [])
+    first_of_month = plant_now(settings).date().replace(day=1).isoformat()
+    assert rows == [{"kpi_id": None, "unit_id": None, "valid_from": first_of_month, "target": None, "warn": None,
+                     "note": ""}]
+    digest = admin_data.target_table(cb.handlers.serving, "zh").fingerprint
+    before = set((folder / "var" / "requests").glob("*.json"))
+    # A warning threshold on the better side is refused here, before anything reaches the writer.
+    bad = [{**rows[0], "kpi_id": "defect_rate", "unit_id": "W1", "target": 5, "warn": 4}]
+    pending, _digest, message = cb.save_targets(1, bad, digest, [], "?lang=en")
+    assert "Not saved" in str(message) and "worse side" in str(message)
+    assert set((folder / "var" / "requests").glob("*.json")) == before
+    good = [{**rows[0], "kpi_id": "defect_rate", "unit_id": "W1", "valid_from": "2025-02-01", "target": 5, "warn": 6},
+            {"kpi_id": None, "unit_id": None, "valid_from": "", "target": None, "warn": None, "note": ""}]
+    pending, new_digest, message = cb.save_targets(1, good, digest, [], "")
+    assert "已提交 1 行目标" in str(message)
+    request = folder / "var" / "requests" / f"{pending[0]['rid']}.json"
+    body = json.loads(request.read_text())
+    assert body["action"] == "targets" and body["args"]["replace"] and body["args"]["expected"] == digest
+    writer = Writer(settings, clock=lambda: NOW)
+    try:
+        answer = writer.execute(body["action"], body["args"])
+    finally:
+        writer.close()
+    req.answer(request, {"ok": True, **answer})
+    assert "1 target rows stored" in str(cb.poll(1, pending, "?lang=en"))
+    table = admin_data.target_table(cb.handlers.serving, "zh")
+    assert table.rows == [{"kpi_id": "defect_rate", "unit_id": "W1", "valid_from": "2025-02-01", "target": 5.0,
+                           "warn": 6.0, "note": ""}]
+    assert table.fingerprint == new_digest  # the next save from the same open page is not refused

@@ -41,6 +41,7 @@ from browser_helpers import (
     http_status,
     kpis_json,
     make_site,
+    run_cli,
     wait_until,
     write_atomically,
 )
@@ -419,6 +420,46 @@ def test_english_on_request(browser: Browser, live: Live):
     browser.screenshot("wall-en-1920x1080.png")
     assert not problems, "the English wall overflows:\n" + "\n".join(problems) + "\n" + diagnostics(browser, live)
     assert not severe(browser.console[mark:]), browser.console_text(severe(browser.console[mark:]))
+
+
+# --- IT edits targets in the admin table (the writer stores and publishes them) -------------------
+
+
+def _published_targets(site: Site) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(site.serving), read_only=True)
+    try:
+        return con.execute("SELECT kpi_id, unit_id, CAST(valid_from AS VARCHAR), target, warn FROM kpi_target "
+                           "ORDER BY kpi_id").fetchall()
+    finally:
+        con.close()
+
+
+def test_targets_are_edited_in_the_admin_table(browser: Browser, live: Live, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    rows = tmp_path / "targets.csv"
+    rows.write_text("kpi_id,unit_id,valid_from,target,warn,note\nfirst_pass_yield,P1,2024-01-01,95,90,\n"
+                    "scrap_ratio,P2,2024-01-01,1.5,2,\n", encoding="utf-8")
+    imported = run_cli(live.site, "targets", "import", str(rows), "--wait", "30")
+    assert imported.returncode == 0, imported.stderr + live.tails()
+    assert len(_published_targets(live.site)) == 2
+    browser.viewport(1920, 1080)
+    browser.open(f"{live.url}/admin/")
+    cells = 'document.querySelectorAll("#admin-targets-table td[data-dash-column=target]")'
+    wait(browser, live, lambda: browser.js(f"return {cells}.length") == 2, 20, "the two published targets listed")
+    browser.js("document.getElementById('admin-targets-table').scrollIntoView()")
+    browser.driver.find_elements(By.CSS_SELECTOR, "#admin-targets-table td[data-dash-column=target]")[0].click()
+    browser.driver.switch_to.active_element.send_keys("96", Keys.ENTER)
+    browser.driver.find_elements(By.CSS_SELECTOR, "#admin-targets-table td.dash-delete-cell")[1].click()
+    wait(browser, live, lambda: browser.js(f"return {cells}.length") == 1, 10, "the second row deleted")
+    browser.driver.find_element(By.ID, "admin-targets-save").click()
+    wait(browser, live, lambda: "已写入 1 行目标" in browser.js("return document.body.innerText"), 30,
+         "the writer's answer: one target row stored")
+    assert _published_targets(live.site) == [("first_pass_yield", "P1", "2024-01-01", 96.0, 90.0)]
+    browser.screenshot("admin-targets-1920x1080.png")
 
 
 # --- a load changes values in place (changes the data: keep it last) -----------------------------

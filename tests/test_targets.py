@@ -55,3 +55,41 @@ def test_set_targets_validates(golden_loaded):
         with pytest.raises(ValueError, match=message):
             set_targets(con, [bad])
     assert con.execute("SELECT count(*) FROM kpi_target").fetchall()[0][0] == 1
+
+
+def test_rows_are_checked_one_way_whatever_brings_them():
+    kpis, units = all_kpis(), {"W1", "P1"}
+    row = {"kpi_id": "defect_rate", "unit_id": "W1", "valid_from": "2025-01-01", "target": "1,200", "warn": ""}
+    assert targets.clean_rows([row], kpis, units) == [("defect_rate", "W1", date(2025, 1, 1), 1200.0, 1200.0, None)]
+    assert targets.clean_rows([{**row, "valid_from": ""}], kpis, units)[0][2] == targets.ALWAYS
+    for bad, message in (({**row, "valid_from": "2025/13/01"}, "row 1: valid_from '2025/13/01' is not a date"),
+                         ({**row, "target": "abc"}, "row 1: target 'abc' is not a number"),
+                         ({**row, "target": None}, "row 1: no target value"),
+                         ({**row, "warn": "nan"}, "not a finite number")):
+        with pytest.raises(ValueError, match=message):
+            targets.clean_rows([bad], kpis, units)
+    with pytest.raises(ValueError, match="row 2: defect_rate for W1 from 2025-01-01 is already row 1"):
+        targets.clean_rows([row, {**row, "target": 3}], kpis, units)
+
+
+def test_the_fingerprint_is_the_same_from_the_store_and_from_pandas():
+    stored = [("defect_rate", "W1", date(2025, 1, 1), 5.0, 6.0, None)]
+    frame = pd.DataFrame(stored, columns=targets.COLUMNS)
+    frame["valid_from"] = pd.to_datetime(frame["valid_from"])
+    assert targets.fingerprint(stored) == targets.fingerprint(frame.itertuples(index=False))
+    assert targets.fingerprint(stored) != targets.fingerprint([("defect_rate", "W1", date(2025, 1, 1), 5.0, 6.5, None)])
+
+
+def test_a_replace_keeps_only_the_given_rows_and_refuses_a_stale_table(golden_loaded):
+    con = golden_loaded.con
+    con.execute("DELETE FROM kpi_target")
+    first = [{"kpi_id": "defect_rate", "unit_id": "W1", "valid_from": "2025-01-01", "target": 5, "warn": 6},
+             {"kpi_id": "oee", "unit_id": "W1", "valid_from": "2025-01-01", "target": 80, "warn": 70}]
+    set_targets(con, first)
+    opened = targets.fingerprint(con.execute("SELECT * FROM kpi_target").fetchall())
+    assert set_targets(con, first[1:], replace=True, expected=opened) == 1
+    assert con.execute("SELECT kpi_id FROM kpi_target").fetchall() == [("oee",)]
+    # The editor still holds the fingerprint of the two-row table: its save is refused, nothing changes.
+    with pytest.raises(ValueError, match="changed elsewhere"):
+        set_targets(con, first, replace=True, expected=opened)
+    assert con.execute("SELECT kpi_id FROM kpi_target").fetchall() == [("oee",)]

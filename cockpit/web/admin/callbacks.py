@@ -59,7 +59,8 @@ class AdminCallbacks:
             kinds = sorted(registry.kinds())
         except Exception:  # noqa: BLE001 - a broken kind module must not take the whole admin page down
             kinds = sorted({r.kind for r in rows})
-        return views.page(lang, data.published_at(self.serving), kinds, [r.name for r in rows])
+        return views.page(lang, data.published_at(self.serving), kinds, [r.name for r in rows],
+                          data.target_table(self.serving, lang))
 
     def _rows(self) -> list[data.ConnectorRow]:
         try:
@@ -153,6 +154,38 @@ class AdminCallbacks:
         return {"content": "\ufeff" + frame.to_csv(index=False), "filename": filename,
                 "type": "text/csv;charset=utf-8"}
 
+    # --- targets ---
+
+    def add_target_row(self, n_clicks, rows: list | None):
+        if not n_clicks:
+            raise PreventUpdate
+        today = plant_now(self.settings).date()
+        return [*(rows or []), {"kpi_id": None, "unit_id": None, "valid_from": today.replace(day=1).isoformat(),
+                                "target": None, "warn": None, "note": ""}]
+
+    def save_targets(self, n_clicks, rows: list | None, expected: str | None, pending: list | None,
+                     search: str | None):
+        """Check the table here (the same rules the writer applies), then hand it to the writer to replace."""
+        from kpis import targets
+        from kpis.registry import all_kpis
+
+        if not n_clicks:
+            raise PreventUpdate
+        lang = self.lang(search)
+        rows = [r for r in (rows or []) if any(v not in (None, "") for v in r.values())]  # blank rows left unused
+        units = set(data.target_table(self.serving, lang).units)
+        try:
+            clean = targets.clean_rows(rows, all_kpis(), units)
+        except ValueError as exc:
+            return no_update, no_update, html.Div(tr("save_refused", lang) + str(exc), className="admin-error")
+        plain = [dict(zip(targets.COLUMNS, (targets.as_text(v) if i == 2 else v for i, v in enumerate(r))))
+                 for r in clean]
+        rid = req.submit(self.settings.requests_dir, "targets", rows=plain, replace=True, expected=expected)
+        item = {"rid": rid, "connector": "kpi_target", "at": data.submitted(plant_now(self.settings))}
+        # The writer stores exactly these rows, so their fingerprint is the one the next save starts from.
+        return ([*(pending or []), item][-20:], targets.fingerprint(clean),
+                html.Div(tr("targets_submitted", lang, n=len(clean)), className="admin-ok"))
+
     # --- the edit form ---
 
     def fill_form(self, mode: str | None, name: str | None, search: str | None):
@@ -228,6 +261,8 @@ class Registered:
     fill_form: object
     stream_fields: object
     save: object
+    add_target_row: object
+    save_targets: object
 
 
 def register(app: Dash, h: AdminCallbacks) -> Registered:
@@ -262,5 +297,11 @@ def register(app: Dash, h: AdminCallbacks) -> Registered:
                                             ids.FORM_STREAM, ids.FORM_SCHEDULE, ids.FORM_SHARE, ids.FORM_OPTIONS,
                                             ids.FORM_MAPPING, ids.FORM_CONSTANTS)],
               State(ids.FORM_HASH, "data"), search, prevent_initial_call=True)(h.save)
+    add_target_row = cb(Output(ids.TARGETS_TABLE, "data"), Input(ids.TARGETS_ADD, "n_clicks"),
+                        State(ids.TARGETS_TABLE, "data"), prevent_initial_call=True)(h.add_target_row)
+    save_targets = cb(Output(ids.PENDING, "data", allow_duplicate=True), Output(ids.TARGETS_HASH, "data"),
+                      Output(ids.TARGETS_MSG, "children"), Input(ids.TARGETS_SAVE, "n_clicks"),
+                      State(ids.TARGETS_TABLE, "data"), State(ids.TARGETS_HASH, "data"), State(ids.PENDING, "data"),
+                      search, prevent_initial_call=True)(h.save_targets)
     return Registered(h, render, connectors, details, test, preview, run_now, poll, download, fill_form,
-                      stream_fields, save)
+                      stream_fields, save, add_target_row, save_targets)

@@ -160,6 +160,36 @@ def load_spec(settings: Settings, serving: Serving, name: str, environ: Mapping[
     return spec_for_probe(current.connectors[name], go_live(serving))
 
 
+# --- targets ---------------------------------------------------------------------------------------
+
+@dataclass
+class TargetTable:
+    """The published targets as the editor shows them, the fingerprint it started from, and its choices."""
+
+    rows: list[dict]
+    fingerprint: str
+    units: dict[str, str]  # unit_id -> shown name, in tree order
+
+
+def target_table(serving: Serving, lang: str) -> TargetTable:
+    from kpis import targets
+
+    try:
+        frame = serving.query("SELECT * FROM kpi_target ORDER BY kpi_id, unit_id, valid_from")
+    except (NotPublished, duckdb.Error):
+        frame = pd.DataFrame(columns=list(targets.COLUMNS))
+    try:
+        org = serving.org_units()
+    except (NotPublished, duckdb.Error):
+        org = pd.DataFrame(columns=["unit_id", "name_zh", "name_en"])
+    name = "name_en" if lang == "en" else "name_zh"
+    units = {str(u): f"{u} · {n}" for u, n in zip(org["unit_id"], org[name])}
+    stored = [tuple(r) for r in frame[list(targets.COLUMNS)].itertuples(index=False)]
+    rows = [{"kpi_id": k, "unit_id": u, "valid_from": targets.as_text(v), "target": t, "warn": w,
+             "note": targets.as_text(n)} for k, u, v, t, w, n in stored]
+    return TargetTable(rows, targets.fingerprint(stored), units)
+
+
 # --- run-now requests ---------------------------------------------------------------------------
 
 def request_status(requests_dir: Path, rid: str) -> dict:

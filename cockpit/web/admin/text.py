@@ -94,6 +94,25 @@ STRINGS = {
     "save": ("验证并保存", "Validate and save"),
     "saved": ("已保存；调度器将在约 10 秒内重新载入配置。旧版本：", "Saved; the scheduler reloads it within about 10 s. Previous version: "),
     "save_refused": ("未保存：", "Not saved: "),
+    "targets": ("目标与预警阈值", "Targets and warning thresholds"),
+    "targets_help": (("每行：指标、组织单元、生效日期起的目标值与预警阈值（预警阈值须在目标的较差一侧；留空则等于目标）。"
+                     "没有配置目标的三降两提升指标使用基期按 MIIT 试点目标改善后的默认值。保存后由写入进程校验、写入并发布。"),
+                     ("Each row: a KPI, an org unit, the target in force from a date, and the warning threshold "
+                     "(on the worse side of the target; empty means equal to it). Outcome KPIs without a row use "
+                     "the baseline improved by the MIIT pilot targets. Saving hands the table to the writer, which "
+                     "checks, stores and publishes it.")),
+    "kpi": ("指标", "KPI"),
+    "unit": ("组织单元", "Org unit"),
+    "valid_from": ("生效日期", "Valid from"),
+    "target": ("目标值", "Target"),
+    "warn": ("预警阈值", "Warning threshold"),
+    "note": ("备注", "Note"),
+    "add_row": ("添加一行", "Add a row"),
+    "save_targets": ("校验并保存目标", "Check and save targets"),
+    "targets_submitted": ("已提交 {n} 行目标，等待写入进程", "{n} target rows submitted, waiting for the writer"),
+    "targets_stored": ("已写入 {n} 行目标", "{n} target rows stored"),
+    "higher_better": ("越高越好", "higher is better"),
+    "lower_better": ("越低越好", "lower is better"),
     "fields_of": ("{stream} 的标准字段：", "Canonical fields of {stream}: "),
 }
 

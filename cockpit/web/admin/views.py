@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
 from cockpit import config_edit
 from cockpit.admin_gate import LOGOUT_PATH
 from cockpit.web.admin import ids
-from cockpit.web.admin.data import ConnectorRow, OptionView
+from cockpit.web.admin.data import ConnectorRow, OptionView, TargetTable
 from cockpit.web.admin.text import tr
 from connectors.probe import PreviewReport, ProbeReport
 from connectors.schema import STREAMS
+from kpis.registry import all_kpis
 
 QUARANTINE_SHOWN = 100
 
@@ -144,6 +145,8 @@ def requests_view(items: list[dict], lang: str, writer: str | None) -> html.Div:
             detail.append(html.Li(f"{run.get('connector')}: {run.get('status')} · in={run.get('rows_in')} "
                                   f"loaded={run.get('rows_loaded')} quarantined={run.get('rows_quarantined')}"
                                   + (f" · {run['error']}" if run.get("error") else "")))
+        if (item.get("answer") or {}).get("targets") is not None:
+            detail.append(html.Li(tr("targets_stored", lang, n=item["answer"]["targets"])))
         if (item.get("answer") or {}).get("error"):
             detail.append(html.Li(item["answer"]["error"], className="admin-error"))
         lines.append(html.Li(className=f"request-{state}", children=[
@@ -203,7 +206,53 @@ def secrets_view(options: list[OptionView], lang: str) -> html.Div | None:
                      html.Ul([option_item(o, lang) for o in flat], className="admin-options")])
 
 
-def page(lang: str, published: str | None, kinds: list[str], choices: list[str]) -> html.Div:
+def kpi_choices(lang: str) -> list[dict]:
+    """Every registry KPI with its name, unit and direction, so IT picks the right side for the threshold."""
+    out = []
+    for k in all_kpis().values():
+        name = k.name_en if lang == "en" else k.name_zh
+        better = tr("higher_better" if k.direction == "higher" else "lower_better", lang)
+        out.append({"label": f"{k.id} · {name} ({k.unit}, {better})", "value": k.id})
+    return out
+
+
+def targets_editor(t: TargetTable, lang: str) -> list:
+    """An editable table of kpi_target rows; saving hands the whole table to the writer (callbacks.save_targets)."""
+    cell = {"backgroundColor": "#0b1528", "color": "#e2e8f0", "border": "1px solid #1e2d4a",
+            "fontFamily": "inherit", "fontSize": "0.9rem", "padding": "0.3rem 0.5rem", "textAlign": "left"}
+    columns = [
+        {"id": "kpi_id", "name": tr("kpi", lang), "presentation": "dropdown"},
+        {"id": "unit_id", "name": tr("unit", lang), "presentation": "dropdown"},
+        {"id": "valid_from", "name": tr("valid_from", lang) + " (YYYY-MM-DD)"},
+        {"id": "target", "name": tr("target", lang), "type": "numeric"},
+        {"id": "warn", "name": tr("warn", lang), "type": "numeric"},
+        {"id": "note", "name": tr("note", lang)},
+    ]
+    return [
+        html.Div(tr("targets_help", lang), className="admin-muted"),
+        dash_table.DataTable(
+            id=ids.TARGETS_TABLE, columns=columns, data=t.rows, editable=True, row_deletable=True,
+            dropdown={"kpi_id": {"options": kpi_choices(lang), "clearable": False},
+                      "unit_id": {"options": [{"label": v, "value": k} for k, v in t.units.items()],
+                                  "clearable": False}},
+            style_table={"overflowX": "auto"}, style_cell=cell,
+            style_header={**cell, "color": "#94a3b8", "fontWeight": 600},
+            style_cell_conditional=[{"if": {"column_id": "kpi_id"}, "minWidth": "22rem"},
+                                    {"if": {"column_id": "unit_id"}, "minWidth": "12rem"}],
+            css=[{"selector": ".Select-menu-outer", "rule": "background: #0b1528; color: #e2e8f0;"},
+                 {"selector": ".Select-value-label", "rule": "color: #e2e8f0 !important;"}],
+        ),
+        dcc.Store(id=ids.TARGETS_HASH, data=t.fingerprint),
+        html.Div(className="admin-actions", children=[
+            html.Button(tr("add_row", lang), id=ids.TARGETS_ADD, className="admin-button"),
+            html.Button(tr("save_targets", lang), id=ids.TARGETS_SAVE, className="admin-button primary"),
+            html.Span(id=ids.TARGETS_MSG, className="admin-save-msg"),
+        ]),
+    ]
+
+
+def page(lang: str, published: str | None, kinds: list[str], choices: list[str],
+         targets: TargetTable | None = None) -> html.Div:
     other = "?lang=zh" if lang == "en" else "?lang=en"
     return html.Div(className="admin", children=[
         html.Header(className="admin-header", children=[
@@ -228,4 +277,6 @@ def page(lang: str, published: str | None, kinds: list[str], choices: list[str])
                 html.Button(tr("download_csv", lang), id=ids.QUARANTINE_DOWNLOAD, className="admin-button"),
                 html.Div(id=ids.QUARANTINE)),
         section(tr("edit", lang), *form_fields(lang, kinds), class_name="admin-form"),
+        section(tr("targets", lang), *targets_editor(targets or TargetTable([], "", {}), lang),
+                class_name="admin-targets"),
     ])

@@ -9,12 +9,11 @@ store is never touched.
 from __future__ import annotations
 
 import codecs
-import csv
+import contextlib
 import dataclasses
 import difflib
 import glob
 import gzip
-import io
 import itertools
 import time
 import unicodedata
@@ -26,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from connectors import registry
+from connectors import encoding, registry
 from connectors.base import (
     SOURCE_FILE,
     SOURCE_LINE,
@@ -36,6 +35,7 @@ from connectors.base import (
     RawBatch,
     RunContext,
 )
+from connectors.kinds.csv_kind import CHUNK_MB, CsvFile
 from connectors.loader import run_connector
 from connectors.schema import STREAMS, create_all
 from kpis.reference import seed_reference_tables
@@ -55,7 +55,7 @@ class ProbeReport:
     stream: str
     reachable: bool = False
     sources: list[str] = field(default_factory=list)  # files matched, or the kind's description of the pull
-    encoding: str | None = None  # detected on the first file's first 64 KB
+    encoding: str | None = None  # the codec a CSV run reads the first file with; else guessed from 64 KB
     declared_encoding: str | None = None
     headers: list[str] = field(default_factory=list)
     matched: list[tuple[str, str]] = field(default_factory=list)  # (canonical field, source header)
@@ -156,15 +156,19 @@ def compare_headers(spec: ConnectorSpec, headers: list[str]) -> tuple[list, list
     return matched, missing, [h for h in present if h not in used]
 
 
-def _csv_header(path: Path, encoding: str, delimiter: str, header_row: int = 1) -> list[str]:
-    """The header line of a delimited text export, for kinds that stage the file in DuckDB themselves."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
-    codec = {"utf-8 (BOM)": "utf-8-sig", "unknown": "utf-8"}.get(encoding, encoding)
-    lines = sample.decode(codec, errors="replace").splitlines()
-    line = lines[header_row - 1] if 0 < header_row <= len(lines) else ""
-    return next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
+def _csv_export(spec: ConnectorSpec, path: Path) -> tuple[CsvFile, RawBatch | None]:
+    """The CSV kind's own reading of a file and its first batch, so test and load never disagree.
+
+    The scan decides the encoding, CsvFile skips the title lines, sniffs (or takes) the delimiter and
+    resolves the header exactly as a run does; this mirrors CsvConnector.fetch for one file.
+    """
+    opts = spec.options
+    chunk_bytes = max(1, int(float(opts.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
+    scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path), chunk_bytes=chunk_bytes)
+    export = CsvFile(spec, scanned)
+    folder = Path(str(opts["temp_dir"])) if opts.get("temp_dir") else None
+    with contextlib.closing(export.batches(folder, chunk_bytes)) as batches:  # no chunk cut ahead is left
+        return export, next(batches, None)
 
 
 def probe(spec: ConnectorSpec, now: datetime) -> ProbeReport:
@@ -183,8 +187,13 @@ def probe(spec: ConnectorSpec, now: datetime) -> ProbeReport:
             if files[0].suffix.lower() not in BINARY_SUFFIXES:  # a workbook has no text encoding
                 report.encoding = detect_encoding(files[0])
         connector = registry.create(spec)
-        ctx = RunContext(now=now, state={})  # no state, nothing seen: look at the source as it is
-        first = next(iter(connector.fetch(ctx)), None)
+        if spec.kind == "csv" and pattern is not None:
+            export, first = _csv_export(spec, files[0])
+            report.encoding = export.scan.codec + (" (BOM)" if export.scan.head.startswith(codecs.BOM_UTF8) else "")
+            report.headers = export.headers
+        else:
+            ctx = RunContext(now=now, state={})  # no state, nothing seen: look at the source as it is
+            first = next(iter(connector.fetch(ctx)), None)
         report.reachable = True
         if first is None:
             report.error = "the source returned no records"
@@ -193,10 +202,6 @@ def probe(spec: ConnectorSpec, now: datetime) -> ProbeReport:
                 report.sources = [first.source]
             if first.frame is not None:
                 report.headers = [str(c) for c in first.frame.columns if c not in (SOURCE_FILE, SOURCE_LINE)]
-            elif spec.kind == "csv" and report.sources:
-                report.headers = _csv_header(Path(report.sources[0]), report.encoding or "utf-8",
-                                             str(spec.options.get("delimiter", ",")),
-                                             int(spec.options.get("header_row", 1)))
             if report.headers:
                 report.headers = [normalise_header(h) for h in report.headers]
                 report.matched, report.missing, report.unmapped = compare_headers(spec, report.headers)

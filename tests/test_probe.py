@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cockpit import config
-from connectors import probe
+from connectors import encoding, probe
 from tests.conftest import NOW
 
 HEADER = "record_id,unit_id,product_id,order_id,start_at,end_at,produced_qty,good_qty,scrap_qty,rework_qty\n"
@@ -69,6 +69,61 @@ def test_probe_detects_a_gbk_export(golden_dir):
     assert report.encoding == "gb18030"
     assert report.ok, report
     assert report.matched == [("unit_id", "单位"), ("month_on", "月份"), ("avg_employees", "平均人数")]
+
+
+def _headcount(folder: Path, name: str, data: bytes, options: str = ""):
+    """A headcount connector over one export written as `data`, mapped from Chinese headers."""
+    (folder / name).write_bytes(data)
+    settings = _settings(folder, f'\n[connectors.hc]\nsystem = "erp"\nkind = "csv"\nstream = "headcount"\n'
+                                 f'path = "{name}"\n{options}[connectors.hc.mapping]\n'
+                                 'unit_id = "单位"\nmonth_on = "月份"\navg_employees = "平均人数"\n')
+    return settings.connectors["hc"]
+
+
+HC_MATCHED = [("unit_id", "单位"), ("month_on", "月份"), ("avg_employees", "平均人数")]
+
+
+@pytest.mark.parametrize(("name", "data", "options", "codec"), [
+    pytest.param("hc_semicolon.csv", "单位;月份;平均人数\nP1;2025-01-01;20\nP1;2025-02-01;21\n".encode(), "",
+                 "utf-8", id="semicolon"),
+    pytest.param("hc_tab.csv", "单位\t月份\t平均人数\nP1\t2025-01-01\t20\n".encode(), "", "utf-8", id="tab"),
+    pytest.param("hc_title.csv", "人员月报 2025年1月,,\n单位,月份,平均人数\nP1,2025-01-01,20\n".encode("gbk"),
+                 "skip_rows = 1\n", "gb18030", id="gbk-title-line"),
+    pytest.param("hc_declared.csv", "单位|月份|平均人数\nP1|2025-01-01|20\n".encode(), 'delimiter = "|"\n',
+                 "utf-8", id="configured-delimiter"),
+])
+def test_probe_reads_the_header_as_the_csv_kind_does(golden_dir, name, data, options, codec):
+    """Sniffed or configured delimiter, title lines and encoding: test must see what load sees."""
+    spec = _headcount(golden_dir, name, data, options)
+    report = probe.probe(spec, NOW)
+    assert report.ok, probe.format_probe(report)
+    assert report.headers == ["单位", "月份", "平均人数"]
+    assert report.matched == HC_MATCHED and report.missing == [] and report.unmapped == []
+    assert report.encoding == codec
+
+
+def test_probe_reports_the_encoding_a_run_reads_with_not_a_guess_from_the_head(golden_dir):
+    """Not UTF-8 only after the first 64 KB: the run's scan finds it, so the test must name its codec too."""
+    path = golden_dir / "hc_late_gbk.csv"
+    rows = "".join(f"P1,2025-01-01,{i}\n" for i in range(5000))
+    path.write_bytes(("unit_id,month_on,avg_employees\n" + rows).encode() + "冲压车间,2025-01-01,3\n".encode("gbk"))
+    spec = _settings(golden_dir, '\n[connectors.hc]\nsystem = "erp"\nkind = "csv"\nstream = "headcount"\n'
+                                 'path = "hc_late_gbk.csv"\n').connectors["hc"]
+    assert probe.detect_encoding(path) == "utf-8"  # what the head alone suggests
+    report = probe.probe(spec, NOW)
+    assert report.ok, probe.format_probe(report)
+    assert report.encoding == encoding.scan(path, "auto", str(path)).codec != "utf-8"
+
+
+def test_probe_of_a_semicolon_file_names_a_renamed_column_with_a_hint(golden_dir):
+    spec = _headcount(golden_dir, "hc_renamed.csv", "单位;月份;平均人数(人)\nP1;2025-01-01;20\n".encode("gbk"))
+    report = probe.probe(spec, NOW)
+    assert not report.ok and report.reachable
+    assert report.matched == HC_MATCHED[:2]
+    assert report.missing == [("avg_employees", "平均人数", "平均人数(人)")]
+    assert report.unmapped == ["平均人数(人)"]
+    assert "did you mean '平均人数(人)'" in report.error  # the load's own header check, same words
+    assert "did you mean '平均人数(人)'" in probe.format_probe(report)
 
 
 def test_preview_gives_each_row_its_outcome_and_reason(golden_dir):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connectors.units import MEDIUM_UNITS
+
 LEVELS = ("enterprise", "plant", "workshop", "line", "equipment")
 STATES = ("running", "setup", "breakdown", "minor_stop", "idle", "planned_stop")
-MEDIA = ("electricity", "natural_gas", "steam", "water", "diesel", "heat")
+MEDIA = tuple(MEDIUM_UNITS)
 MAINTENANCE_KINDS = ("corrective", "preventive")
 # Units known as something other than equipment. The row check is SQL over the staged batch, where
 # the batch's own columns are rewritten to the typed relation; renaming org_unit's columns keeps
@@ -56,6 +58,9 @@ def _c(name, type_, description, **kw) -> Column:
 QTY = dict(min_value=0)
 # Natural gas has a low calorific value of roughly 31-40 MJ/m³: a value far outside is almost always
 # given in MJ/m³ or kcal/m³, and would move the energy KPIs by a factor of 1000 or 4.
+# A meter's unit must be the one its medium's readings are stored in: coefficients and carbon factors are
+# per that unit, so a diesel meter declared in kg would otherwise count a thousand times too little.
+_MEDIUM_UNIT = "CASE medium " + " ".join(f"WHEN '{m}' THEN '{u}'" for m, u in MEDIUM_UNITS.items()) + " END"
 _NCV_CHECKS = (("ncv_kj_m3 outside 20 000-50 000 kJ/m³ (natural gas; given in MJ/m³ or kcal/m³?)",
                 "ncv_kj_m3 < 20000 OR ncv_kj_m3 > 50000"),)
 
@@ -107,6 +112,10 @@ STREAMS: dict[str, Table] = {
             key=("meter_id",),
             row_checks=(
                 *_NCV_CHECKS,
+                ("uom must be the unit its medium is stored in: " + ", ".join(
+                    f"{m} {u}" for m, u in MEDIUM_UNITS.items()) + " (declare an export's own unit, such as MWh, GJ "
+                 "or kg, under [connectors.NAME.units] of its energy_reading connector: readings are converted on load)",
+                 f"uom IS DISTINCT FROM {_MEDIUM_UNIT}"),
                 ("ncv_kj_m3 is for natural gas meters only", "ncv_kj_m3 IS NOT NULL AND medium <> 'natural_gas'"),
                 ("unit_id must be a workshop, line or equipment (energy KPIs start at workshop level; a meter "
                  "on a plant or the enterprise would count in no energy KPI)",

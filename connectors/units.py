@@ -13,6 +13,7 @@ from collections.abc import Mapping
 UNITS: dict[str, tuple[str, float]] = {
     "Wh": ("energy", 0.001), "kWh": ("energy", 1.0), "度": ("energy", 1.0), "MWh": ("energy", 1e3),
     "万kWh": ("energy", 1e4), "GWh": ("energy", 1e6),
+    "MJ": ("energy", 1 / 3.6), "GJ": ("energy", 1e3 / 3.6),  # heat meters: 1 kWh = 3.6 MJ
     "g": ("mass", 1e-3), "kg": ("mass", 1.0), "公斤": ("mass", 1.0), "t": ("mass", 1e3), "吨": ("mass", 1e3),
     "L": ("volume", 1e-3), "m3": ("volume", 1.0), "m³": ("volume", 1.0), "立方米": ("volume", 1.0),
     "万m3": ("volume", 1e4),
@@ -44,6 +45,9 @@ CANONICAL: dict[tuple[str, str], str] = {
     ("energy_reading", "quantity"): "meter",
 }
 METER_UNITS = {"energy": "kWh", "volume": "m3", "mass": "t"}
+# The unit each medium's readings are stored in, and so the unit its coefficient and carbon factor are per:
+# a meter (master data) must name it, and an export in another unit of the same kind is converted on load.
+MEDIUM_UNITS = {"electricity": "kWh", "heat": "kWh", "natural_gas": "m3", "steam": "t", "water": "t", "diesel": "t"}
 
 
 class UnitError(ValueError):

@@ -10,14 +10,16 @@ KJ_PER_KGCE = 29_307.6  # 1 kgce: fuel with a low calorific value of 7 000 kcal
 NCV_VARIANT = "calorific_value"  # the row that converts a measured calorific value (kJ) to kgce
 
 # (medium, uom, variant, kgce per unit, source). 'default' applies to every electricity variant choice.
+# Per the unit each medium is stored in (connectors.units.MEDIUM_UNITS), which a meter must name, so no
+# reading meets a coefficient of another unit; the standard's own figure is in the source where it differs.
 ENERGY_COEFFICIENTS = [
     ("electricity", "kWh", "equivalent", 0.1229, f"{GBT_2589} 当量值"),
     ("electricity", "kWh", "equal_value", 0.3007, "等价值, 2022 thermal power coal rate (year-dependent)"),
     ("natural_gas", "m3", "default", 1.3300, f"{GBT_2589} Annex A, oil-field gas (prefer supplier calorific value)"),
     ("steam", "t", "default", 128.6, "legacy table 0.1286 kgce/kg (check; configurable)"),
     ("water", "t", "default", 0.0857, f"{GBT_2589} Annex B fresh water (check; configurable)"),
-    ("diesel", "kg", "default", 1.4571, GBT_2589),
-    ("heat", "MJ", "default", 0.03412, GBT_2589),
+    ("diesel", "t", "default", 1457.1, f"{GBT_2589}: 1.4571 kgce/kg"),
+    ("heat", "kWh", "default", 0.03412 * 3.6, f"{GBT_2589}: 0.03412 kgce/MJ x 3.6 MJ/kWh"),
     # Natural gas by its measured low calorific value (a meter's or a reading's ncv_kj_m3), which GB/T 2589
     # prefers to the table value: kgce per kJ = 1 / 29 307.6 (7 000 kcal x 4.1868 kJ/kcal; KPIS.md rounds to
     # 29 307). Applies to a reading only when it or its meter carries a value; otherwise the row above does.
@@ -45,11 +47,21 @@ CARBON_FACTORS = [
     ("ets", "electricity", 2022, 2, 0.5703, "kWh", "national carbon market (ETS) grid factor 2022, 0.5703 tCO2/MWh"),
     *[(series, medium, 2000, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
       for series in ("national", "regional_southwest", "ets")
-      for medium, factor, uom in (("natural_gas", 2.1622, "m3"), ("diesel", 3.0959, "kg"))],
+      for medium, factor, uom in (("natural_gas", 2.1622, "m3"), ("diesel", 3095.9, "t"))],
+    # Purchased heat (steam bought as heat too): 0.11 tCO2/GJ, the default of the national accounting guidelines
+    # for industrial enterprises (GB/T 32150-2015 family); per kWh of heat = 110 / 277.78. Steam metered in
+    # tonnes and water have no default factor: their readings add no CO2 (docs/kpis.md says so).
+    *[(series, "heat", 2000, 2, 0.11e3 / (1e3 / 3.6), "kWh",
+       "GB/T 32150 / industrial accounting guidelines default, purchased heat 0.11 tCO2/GJ")
+      for series in ("national", "regional_southwest", "ets")],
     ("calorific_value", "natural_gas", 2000, 1, GAS_KGCO2_PER_KJ, "kJ",
      "GB/T 32150-2015 defaults: 15.3 tC/TJ x 99 % oxidation x 44/12, per kJ of measured low calorific value"),
 ]
 CARBON_SERIES = ("national", "regional_southwest", "ets")
+# Rows of earlier releases in a unit no meter may use now (diesel per kg, heat per MJ): a plant cannot have
+# meant them, since a diesel meter in kg would have counted a thousand times too little.
+RETIRED_COEFFICIENTS = [("diesel", "kg", "default"), ("heat", "MJ", "default")]
+RETIRED_FACTORS = [("diesel", "kg")]
 
 
 def seed_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -58,5 +70,9 @@ def seed_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     Coefficients and factors are added by key when absent, so a row introduced by a later release (the
     calorific-value rows) reaches a store seeded before it; an edited row keeps its value.
     """
+    for medium, uom, variant in RETIRED_COEFFICIENTS:  # seeded per another unit by an earlier release, never edited
+        con.execute("DELETE FROM energy_coefficient WHERE medium = ? AND uom = ? AND variant = ?", [medium, uom, variant])
+    for medium, uom in RETIRED_FACTORS:
+        con.execute("DELETE FROM carbon_factor WHERE medium = ? AND uom = ?", [medium, uom])
     con.executemany("INSERT OR IGNORE INTO energy_coefficient VALUES (?, ?, ?, ?, ?)", ENERGY_COEFFICIENTS)
     con.executemany("INSERT OR IGNORE INTO carbon_factor VALUES (?, ?, ?, ?, ?, ?, ?)", CARBON_FACTORS)

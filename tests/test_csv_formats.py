@@ -120,7 +120,7 @@ def test_config_accepts_alias_lists_and_checks_units(tmp_path):
                     encoding="utf-8")
     spec = config.load(path, environ={}).connectors["x"]
     assert spec.mapping["quantity"] == ("用电量", "kwh") and spec.units == {"quantity": "MWh"}
-    for units, message in [('quantity = "MJ"', "[connectors.x].units.quantity = 'MJ': unknown unit"),
+    for units, message in [('quantity = "kW"', "[connectors.x].units.quantity = 'kW': unknown unit"),  # power, not energy
                            ('quantity = "万元"', "is a unit of money"), ('meter_id = "kWh"', "units.meter_id")]:
         path.write_text(base + f"[connectors.x.units]\n{units}\n", encoding="utf-8")
         with pytest.raises(config.ConfigError) as err:

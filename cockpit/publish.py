@@ -28,6 +28,9 @@ SERVING_TABLES = {
     # master data for the admin's preview, which validates sample rows against it in a scratch store
     "product": "SELECT * FROM product",
     "meter": "SELECT * FROM meter",
+    # the coefficient and factor tables, so a page can state which numbers produced an energy or carbon KPI
+    "energy_coefficient": "SELECT * FROM energy_coefficient",
+    "carbon_factor": "SELECT * FROM carbon_factor",
     "load_run": "SELECT * FROM load_run ORDER BY run_id DESC LIMIT 2000",
     "quarantine_summary": (
         "SELECT connector, stream, split_part(reason, ':', 1) AS field, count(*) AS rows, max(quarantined_at) AS last_at "

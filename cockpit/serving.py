@@ -12,6 +12,7 @@ import pandas as pd
 
 from connectors.schema import LEVELS
 from kpis import targets
+from kpis.reference import NCV_VARIANT
 from kpis.periods import Window, baseline_window, report_window
 from kpis.registry import all_kpis
 from kpis.windows import compare, regrain, window_values
@@ -206,9 +207,49 @@ class Serving:
                 "target": target.target if target else None, "target_warn": target.warn if target else None,
                 "target_source": target.source if target else None,
                 "target_status": targets.status(k, _num(rv), target),
-                "group": k.group,
+                "group": k.group, "variant": self.variant(k.id),
             })
         return doc
+
+    def variant(self, kpi_id: str) -> str | None:
+        """The coefficient set the engine stored with a KPI's snapshots (`electricity=equivalent;carbon=national`)."""
+        variants = self.cached("variants", lambda: dict(
+            self.query("SELECT kpi_id, variant FROM snapshot_kpi WHERE variant IS NOT NULL").itertuples(index=False)))
+        return variants.get(kpi_id)
+
+    def coefficients(self, kpi_id: str, on: date) -> list[dict]:
+        """The coefficients and factors behind an energy or carbon KPI for a period starting `on`.
+
+        Only media the plant meters; a carbon factor is the one the engine takes for that year (the
+        latest published year at or before it), so a page can say "2023 factor used for 2025".
+        """
+        parts = dict(p.split("=", 1) for p in (self.variant(kpi_id) or "").split(";") if "=" in p)
+        if not parts:
+            return []
+        k = all_kpis()[kpi_id]
+        out: list[dict] = []
+        try:
+            if "electricity" in parts and "energy_kgce" in k.elements:
+                rows = self.query(
+                    "SELECT c.medium, c.uom, c.variant, c.kgce_per_unit, c.source FROM energy_coefficient c "
+                    "WHERE c.medium IN (SELECT medium FROM meter) AND (c.variant = 'default' OR c.variant = ? "
+                    "OR (c.variant = ? AND c.medium = 'natural_gas')) ORDER BY c.medium, c.variant",
+                    [parts["electricity"], NCV_VARIANT])
+                out += [{"kind": "energy", "medium": r.medium, "uom": r.uom, "variant": r.variant,
+                         "value": float(r.kgce_per_unit), "source": r.source} for r in rows.itertuples(index=False)]
+            scopes = [s for s, e in ((1, "co2_scope1_kg"), (2, "co2_scope2_kg")) if e in k.elements]
+            if "carbon" in parts and scopes:
+                rows = self.query(
+                    "SELECT medium, uom, year, scope, kgco2_per_unit, source FROM carbon_factor "
+                    "WHERE series = ? AND year <= ? AND medium IN (SELECT medium FROM meter) "
+                    "QUALIFY row_number() OVER (PARTITION BY medium ORDER BY year DESC) = 1 ORDER BY scope, medium",
+                    [parts["carbon"], on.year])
+                out += [{"kind": "carbon", "medium": r.medium, "uom": r.uom, "year": int(r.year), "scope": int(r.scope),
+                         "series": parts["carbon"], "value": float(r.kgco2_per_unit), "source": r.source}
+                        for r in rows.itertuples(index=False) if r.scope in scopes]
+        except duckdb.CatalogException:  # a serving file published before the tables were
+            return []
+        return out
 
     def targets(self) -> pd.DataFrame:
         def build():

@@ -61,3 +61,34 @@ def test_a_source_is_never_shown_as_of_the_future(golden_writer):
                 "data_as_of) VALUES (1, ?, 'ok', ?, 1, 0, TIMESTAMP '2025-03-01 00:00')", [name, NOW])
     status = source_status(con, golden_writer.settings, NOW).set_index("connector")
     assert status.loc[name, "data_as_of"] == pd.Timestamp(NOW)
+
+
+def test_energy_and_carbon_numbers_state_their_coefficients(golden_loaded):
+    """GB/T 2589-2020 当量值 for electricity (the default variant), the gas table value and calorific-value row
+    (the golden plant meters electricity and gas), and for 2025 data the national grid factor of 2023, the
+    latest published year (0.5306 kgCO2/kWh)."""
+    from datetime import date
+
+    from cockpit.web import drill
+
+    writer = golden_loaded
+    writer.publish()
+    serving = Serving(writer.settings.serving_path)
+    energy = serving.coefficients("energy_tce", date(2025, 1, 1))
+    assert [(c["medium"], c["variant"], c["uom"]) for c in energy] == [
+        ("electricity", "equivalent", "kWh"), ("natural_gas", "calorific_value", "kJ"),
+        ("natural_gas", "default", "m3")]
+    assert energy[0]["value"] == 0.1229 and energy[2]["value"] == 1.33
+    scope2 = serving.coefficients("co2_scope2_t", date(2025, 1, 1))
+    assert [(c["medium"], c["year"], c["value"], c["series"]) for c in scope2] == [
+        ("electricity", 2023, 0.5306, "national")]
+    assert serving.coefficients("co2_scope2_t", date(2022, 6, 1))[0]["value"] == 0.5366  # its own year's factor
+    assert {c["medium"] for c in serving.coefficients("co2_scope1_t", date(2025, 1, 1))} == {"natural_gas"}
+    assert serving.coefficients("oee", date(2025, 1, 1)) == []
+    doc = serving.comparison("month", None, ["energy_per_unit"])
+    assert doc["kpis"][0]["variant"] == "electricity=equivalent;natural_gas=measured_ncv_else_table"
+    zh = str(drill.body(serving, "co2_scope2_t", None, "month", "zh"))
+    assert "电力 范围2 0.5306 kgCO2/kWh (2023 年因子)" in zh
+    en = str(drill.body(serving, "energy_tce", None, "month", "en"))
+    assert "Electricity equivalent value 0.1229 kgce/kWh · GB/T 2589-2020 当量值" in en
+    assert "Natural gas 1.33 kgce/m3" in en

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from dash import dcc, html
@@ -87,7 +88,8 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
                 ]),
             ]),
         ]),
-        definition(k, lang),
+        definition(k, lang, serving.coefficients(kpi_id, date.fromisoformat(doc["report"]["from"]))
+                   if doc["report"] else []),
     ]
 
 
@@ -115,8 +117,26 @@ def _path(org, unit_id: str, kpi_id: str, lang: str) -> list:
     return out
 
 
-def definition(k, lang: str) -> html.Div:
+def coefficient_text(c: dict, lang: str) -> str:
+    """One coefficient or factor as a plant lead reads it: medium, value per unit, which set, its source."""
+    medium = t(f"medium_{c['medium']}", lang)
+    if c["kind"] == "energy":
+        if c["variant"] == "calorific_value":
+            return f"{medium} {t('variant_calorific_value', lang)} · {c['source']}"
+        which = f" {t('variant_' + c['variant'], lang)}" if c["variant"] != "default" else ""
+        return f"{medium}{which} {c['value']:.6g} kgce/{c['uom']} · {c['source']}"
+    if c["uom"] == "kJ":  # gas by its measured calorific value: the per-kJ figure says nothing at a glance
+        return f"{medium} {t('variant_calorific_value', lang)} · {c['source']}"
+    year = t("factor_year", lang).format(year=c["year"]) if c["year"] > 2000 else ""
+    return (f"{medium} {t('scope', lang)}{c['scope']} {c['value']:.6g} kgCO2/{c['uom']}"
+            + (f" ({year})" if year else "") + f" · {c['source']}")
+
+
+def definition(k, lang: str, coefficients: list[dict] | None = None) -> html.Div:
     direction = t("lower_better" if k.direction == "lower" else "higher_better", lang)
+    stated = [html.Dt(t("coefficients", lang)),
+              html.Dd(html.Ul([html.Li(coefficient_text(c, lang)) for c in coefficients],
+                              className="definition-coefficients"))] if coefficients else []
     return html.Div(className="definition", children=[
         html.Div(t("definition", lang), className="panel-title"),
         html.Dl([
@@ -124,6 +144,7 @@ def definition(k, lang: str) -> html.Div:
             html.Dt(t("unit", lang)), html.Dd(f"{k.unit} · {direction}"),
             html.Dt(t("lowest_level", lang)), html.Dd(t(f"level_{k.lowest_level}", lang)),
             html.Dt(t("standard", lang)), html.Dd(k.standard),
+            *stated,
         ]),
         html.P(k.description, className="definition-text"),
     ])

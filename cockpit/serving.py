@@ -12,8 +12,8 @@ import pandas as pd
 
 from connectors.schema import LEVELS
 from kpis import targets
-from kpis.reference import NCV_VARIANT
 from kpis.periods import Window, baseline_window, report_window
+from kpis.reference import NCV_VARIANT
 from kpis.registry import all_kpis
 from kpis.windows import compare, regrain, window_values
 

@@ -1,25 +1,54 @@
 """A real HTTP server for REST connector tests: a deterministic MES feed behind every paginator style.
 
 Runs on 127.0.0.1 with an OS-chosen port, counts requests per route so tests can assert retries,
-and stops at once at teardown even while a slow handler is still waiting.
+and stops at once at teardown even while a slow handler is still waiting. With `tls=True` it speaks
+HTTPS with a self-signed certificate that no client trusts unless it is given TEST_CERT.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import ssl
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "s3cr3t-token-4711"
 API_KEY_HEADER = "X-Api-Key"
 N_RECORDS = 95
 SLOW_S = 3.0
+
+# A self-signed certificate for 127.0.0.1 (ECDSA P-256, valid 2020-2120), made once for these tests.
+# Its key guards nothing but this local test server; it is not a secret.
+TEST_CERT = """\
+-----BEGIN CERTIFICATE-----
+MIIB3zCCAYWgAwIBAgIUafALWfe2BHMXGsi4dpwD7LFnGcUwCgYIKoZIzj0EAwIw
+KDEmMCQGA1UEAwwdY29ja3BpdCB0ZXN0IHNlcnZlciAxMjcuMC4wLjEwIBcNMjAw
+MTAxMDAwMDAwWhgPMjEyMDAxMDEwMDAwMDBaMCgxJjAkBgNVBAMMHWNvY2twaXQg
+dGVzdCBzZXJ2ZXIgMTI3LjAuMC4xMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+WQoBrMt6jZ8QGV7s6MupxbgRN0KbQ0clwFingfsNlcODV2B1z7zWXvjrH0VfejUH
++U5qpvBRkpcq+3uab8Fu5aOBijCBhzAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB
+/wQEAwIChDATBgNVHSUEDDAKBggrBgEFBQcDATAPBgNVHREECDAGhwR/AAABMB0G
+A1UdDgQWBBQLmTkH6kMF8y1SarmiaI0Gws3OqzAfBgNVHSMEGDAWgBQLmTkH6kMF
+8y1SarmiaI0Gws3OqzAKBggqhkjOPQQDAgNIADBFAiAtpu601xYzl5FAR3g+IXDk
+Tb1fc9eorK4rVwPQHQ1UqQIhAIOnl4/pJ0K508Ncf039Vxy2VlnzsZkzyEmvpaKI
+tF7S
+-----END CERTIFICATE-----
+"""
+TEST_KEY = """\
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0sCt64JsI0muSPpw
+QvF/Z2V7OY0M/olFamRUEJsKv7GhRANCAARZCgGsy3qNnxAZXuzoy6nFuBE3QptD
+RyXAWKeB+w2Vw4NXYHXPvNZe+OsfRV96NQf5Tmqm8FGSlyr7e5pvwW7l
+-----END PRIVATE KEY-----
+"""
 
 
 def record(i: int) -> dict:
@@ -46,8 +75,18 @@ class FakeMes(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # teardown must not wait for the slow route's handler
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
+        self.scheme = "https" if tls else "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with tempfile.TemporaryDirectory() as folder:  # load_cert_chain reads only files
+                chain = Path(folder) / "server.pem"
+                chain.write_text(TEST_CERT + TEST_KEY)
+                context.load_cert_chain(chain)
+            # The handshake runs in accept(); a client refusing the certificate is an OSError there,
+            # which socketserver ignores, as the TLS tests expect.
+            self.socket = context.wrap_socket(self.socket, server_side=True)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.counts: Counter[str] = Counter()
@@ -57,7 +96,7 @@ class FakeMes(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that gave up (timeout tests) is expected, not noise for the test log
@@ -151,8 +190,8 @@ def flaky(h: Handler, query, count) -> None:
 
 
 def throttled(h: Handler, query, count) -> None:
-    if count == 1:
-        return h.send(429, {"error": "slow down"}, {"Retry-After": "1"})
+    if count == 1:  # ?after= sets the Retry-After value (RFC 9110: whole seconds or an HTTP date)
+        return h.send(429, {"error": "slow down"}, {"Retry-After": query.get("after", "1")})
     h.send(200, RECORDS[:3])
 
 
@@ -194,9 +233,9 @@ ROUTES = {
 
 
 @contextmanager
-def serving() -> Iterator[FakeMes]:
+def serving(tls: bool = False) -> Iterator[FakeMes]:
     """Start the server in a thread; stop it (and release slow handlers) on exit."""
-    server = FakeMes()
+    server = FakeMes(tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

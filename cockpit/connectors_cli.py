@@ -1,4 +1,4 @@
-"""`cockpit connectors list|test|preview|run NAME`: the admin page's actions from a terminal.
+"""`cockpit connectors list|test|preview|run|quarantine NAME`: the admin page's actions from a terminal.
 
 Kept apart from cockpit/cli.py so the main command stays a short dispatcher; test and preview
 share connectors/probe.py with the web, and run follows `cockpit load` (the writer lock, or a
@@ -26,10 +26,11 @@ def add_parser(sub) -> None:
     actions.add_parser("list", help="name, kind, schedule, state, last run, rows, rejects, data as of")
     for action, help_ in (("test", "reachability, encoding, headers found versus the mapping"),
                           ("preview", "the first 20 mapped rows with each row's validation outcome"),
-                          ("run", "load now with a progress bar (like `cockpit load NAME`)")):
+                          ("run", "load now with a progress bar (like `cockpit load NAME`)"),
+                          ("quarantine", "export every quarantined row of NAME to var/exports/*.csv (the writer does it)")):
         a = actions.add_parser(action, help=help_)
         a.add_argument("name", metavar="NAME")
-        if action == "run":
+        if action in ("run", "quarantine"):
             a.add_argument("--wait", type=float, default=600,
                            help="seconds to wait for a running scheduler to do it (0: exit 2 at once)")
 
@@ -95,6 +96,8 @@ def run(settings: Settings, args: argparse.Namespace, writer_command) -> int:
         return 1
     if args.action == "run":
         return run_now(settings, args.name, args.wait, writer_command)
+    if args.action == "quarantine":
+        return writer_command(settings, "quarantine_export", {"connector": args.name}, args.wait)
     go_live, master = published(Serving(settings.serving_path))
     spec = probe.spec_for_probe(settings.connectors[args.name], go_live)
     if args.action == "test":

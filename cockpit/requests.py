@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-ACTIONS = ("load", "compute", "baseline", "targets")
+ACTIONS = ("load", "compute", "baseline", "targets", "quarantine_export")
 
 
 def submit(requests_dir: Path, action: str, **args) -> str:

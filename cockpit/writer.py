@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from cockpit import quarantine_export
 from cockpit.config import Settings, plant_now
 from cockpit.publish import publish
 from cockpit.store import go_live, open_store
@@ -164,6 +165,11 @@ class Writer:
                                   expected=args.get("expected"))
             self.publish()
             return {"targets": written}
+        if action == "quarantine_export":
+            name = args.get("connector") or None
+            if name is not None and name not in self.settings.connectors:
+                raise ValueError(f"no connector '{name}'")
+            return quarantine_export.export(self.con, self.settings.store_dir / "exports", name, self.clock())
         raise ValueError(f"unknown action {action}")
 
     def close(self) -> None:

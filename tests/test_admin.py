@@ -177,7 +177,7 @@ def test_no_admin_response_or_callback_output_contains_a_secret(app):
     for lang in ("", "?lang=en"):
         texts += [str(cb.render("/admin/", lang)), str(cb.connectors(1, lang)), str(cb.details("mes_api", 1, lang)),
                   str(cb.test(1, "mes_api", lang)), str(cb.preview(1, "mes_api", lang)),
-                  str(cb.fill_form("edit", "mes_api", lang)), str(cb.download(1, None))]
+                  str(cb.fill_form("edit", "mes_api", lang)), str(cb.download(1, None, lang))]
     joined = "\n".join(texts)
     assert "MES_TOKEN" in joined  # the variable's name is shown …
     assert SECRET not in joined and TOKEN not in joined  # … its value never
@@ -225,8 +225,9 @@ def test_run_history_quarantine_and_download(app):
     history, quarantine = cb.details("extra_headcount", 1, "")
     assert "ok" in str(history)
     assert "unknown org_unit ZZ" in str(quarantine)
-    download = cb.download(1, "extra_headcount")
-    assert download["filename"] == "quarantine-extra_headcount.csv"
+    download, message = cb.download(1, "extra_headcount", "?lang=en")  # no writer runs here: the published rows
+    assert download["filename"] == "quarantine-extra_headcount-newest.csv"
+    assert "No writer is running" in message and "1 newest published rows" in message
     lines = download["content"].lstrip("\ufeff").splitlines()
     assert lines[0].startswith("run_id,connector") and len(lines) == 2 and "ZZ" in lines[1]
 
@@ -287,3 +288,46 @@ def test_targets_are_edited_in_a_table_and_saved_through_the_writer(plant, env, 
     assert table.rows == [{"kpi_id": "defect_rate", "unit_id": "W1", "valid_from": "2025-02-01", "target": 5.0,
                            "warn": 6.0, "note": ""}]
     assert table.fingerprint == new_digest  # the next save from the same open page is not refused
+
+
+def test_the_quarantine_download_is_every_row_exported_by_the_writer(plant, env, tmp_path):
+    """The serving file keeps each connector's newest 1000 rejects; the download asks the writer for all."""
+    import base64
+    import threading
+
+    from cockpit.store import writer_lock
+
+    folder = tmp_path / "plant"
+    shutil.copytree(plant, folder)
+    settings = config.load(folder / "cockpit.toml")
+    app = create_app(settings)
+    cb = app.admin.callbacks
+    with writer_lock(settings, "test writer"):
+        writer = Writer(settings, clock=lambda: NOW)
+        writer.con.execute("""INSERT INTO quarantine SELECT 99, 'extra_headcount', 'headcount', 'big.csv', range + 2,
+            'unit_id', 'unknown org_unit ZZ', 'ZZ,2025-02-01,5', TIMESTAMP '2025-02-01 00:00' FROM range(1500)""")
+        writer.publish()
+        stop = threading.Event()
+
+        def answer_requests():  # the scheduler's request loop, reduced to this test's one request
+            while not stop.is_set():
+                for path in req.pending(settings.requests_dir):
+                    body = json.loads(path.read_text())
+                    req.answer(path, {"ok": True, **writer.execute(body["action"], body["args"])})
+                stop.wait(0.05)
+
+        thread = threading.Thread(target=answer_requests, daemon=True)
+        thread.start()
+        try:
+            _history, quarantine = cb.details("extra_headcount", 1, "?lang=en")
+            assert "Showing the latest 100 of 1,501 rows" in str(quarantine)  # 1 from the fixture + 1500
+            download, message = cb.download(1, "extra_headcount", "?lang=en")
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+            writer.close()
+    assert download["filename"] == "quarantine-extra_headcount.csv" and "Exported 1,501 rows" in message
+    text = base64.b64decode(download["content"]).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].startswith("run_id,connector") and len(lines) == 1 + 1501
+    assert SECRET not in text

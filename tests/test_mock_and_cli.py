@@ -130,3 +130,19 @@ def test_changed_settings_or_master_data_force_a_full_recompute(live_config):
         assert writer.recompute_from([master]) is None
     finally:
         writer.close()
+
+
+def test_connectors_quarantine_exports_every_rejected_row(golden_dir, capsys):
+    cfg = str(golden_dir / "cockpit.toml")
+    with open(golden_dir / "headcount.csv", "a", encoding="utf-8") as f:
+        f.write("ZZ,2025-01-01,5\n")  # an unknown unit: quarantined
+    text = (golden_dir / "cockpit.toml").read_text(encoding="utf-8")
+    (golden_dir / "cockpit.toml").write_text(
+        text.replace('path = "headcount.csv"', 'path = "headcount.csv"\nmax_reject_share = 0.9'), encoding="utf-8")
+    assert cli.main(["--config", cfg, "load", "--wait", "0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--config", cfg, "connectors", "quarantine", "headcount", "--wait", "0"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    lines = Path(answer["path"]).read_text(encoding="utf-8-sig").splitlines()
+    assert answer["rows"] == 1 and len(lines) == 2 and "ZZ" in lines[1] and "unknown org_unit ZZ" in lines[1]
+    assert cli.main(["--config", cfg, "connectors", "quarantine", "nope", "--wait", "0"]) == 1

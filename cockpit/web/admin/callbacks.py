@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import parse_qs
 
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from cockpit import config as config_mod
@@ -84,7 +85,8 @@ class AdminCallbacks:
         runs = data.runs(self.serving, name)
         if not runs.empty and "error" in runs:
             runs["error"] = runs["error"].map(lambda e: self.scrub(e) if isinstance(e, str) else e)
-        return views.runs_view(runs, lang), views.quarantine_view(data.quarantine(self.serving, name), lang)
+        return views.runs_view(runs, lang), views.quarantine_view(data.quarantine(self.serving, name), lang,
+                                                                  data.quarantine_total(self.serving, name))
 
     # --- test, preview, run now ---
 
@@ -145,14 +147,28 @@ class AdminCallbacks:
         writer = describe_holder(info) if info else None
         return views.requests_view(items, self.lang(search), writer)
 
-    def download(self, n_clicks, name: str | None):
+    EXPORT_WAIT_S = 30
+
+    def download(self, n_clicks, name: str | None, search: str | None = None):
+        """The whole quarantine, exported by the writer; the newest published rows when it cannot answer in time."""
         if not n_clicks:
             raise PreventUpdate
+        lang = self.lang(search)
+        answer = None
+        if holder(self.settings) is not None:  # without a writer a request would only wait for the next one
+            rid = req.submit(self.settings.requests_dir, "quarantine_export", connector=name)
+            answer = req.wait(self.settings.requests_dir, rid, self.EXPORT_WAIT_S)
+        if answer and answer.get("ok"):
+            path = Path(answer["path"])
+            return (dcc.send_file(str(path), filename=f"quarantine-{name or 'all'}.csv", type="text/csv;charset=utf-8"),
+                    tr("export_done", lang, n=f"{answer['rows']:,}", path=path.name))
+        why = self.scrub(answer["error"]) if answer else (tr("no_writer", lang) if holder(self.settings) is None
+                                                           else tr("request_pending", lang))
         frame = data.quarantine(self.serving, name)
-        filename = f"quarantine-{name or 'all'}.csv"
         # UTF-8 with BOM: Excel on Chinese Windows otherwise opens the file as GBK and garbles it.
-        return {"content": "\ufeff" + frame.to_csv(index=False), "filename": filename,
-                "type": "text/csv;charset=utf-8"}
+        return ({"content": "\ufeff" + frame.to_csv(index=False), "filename": f"quarantine-{name or 'all'}-newest.csv",
+                 "type": "text/csv;charset=utf-8"},
+                tr("export_fallback", lang, s=self.EXPORT_WAIT_S, why=why, n=len(frame)))
 
     # --- targets ---
 
@@ -282,8 +298,9 @@ def register(app: Dash, h: AdminCallbacks) -> Registered:
                  prevent_initial_call=True)(h.run_now)
     poll = cb(Output(ids.REQUESTS, "children"), Input(ids.POLL_TICK, "n_intervals"), Input(ids.PENDING, "data"),
               search)(h.poll)
-    download = cb(Output(ids.DOWNLOAD, "data"), Input(ids.QUARANTINE_DOWNLOAD, "n_clicks"),
-                  State(ids.SELECT, "value"), prevent_initial_call=True)(h.download)
+    download = cb(Output(ids.DOWNLOAD, "data"), Output(ids.QUARANTINE_MSG, "children"),
+                  Input(ids.QUARANTINE_DOWNLOAD, "n_clicks"), State(ids.SELECT, "value"), search,
+                  prevent_initial_call=True)(h.download)
     form_outputs = [Output(i, "value") for i in (ids.FORM_NAME, ids.FORM_SYSTEM, ids.FORM_KIND, ids.FORM_STREAM,
                                                  ids.FORM_SCHEDULE, ids.FORM_SHARE, ids.FORM_OPTIONS,
                                                  ids.FORM_MAPPING, ids.FORM_CONSTANTS)]

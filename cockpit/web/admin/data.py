@@ -133,6 +133,19 @@ def quarantine(serving: Serving, name: str | None) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def quarantine_total(serving: Serving, name: str | None) -> int:
+    """Every quarantined row of one connector (or all), not only the newest rows the serving file keeps."""
+    try:
+        if name:
+            frame = serving.query("SELECT sum(rows) AS n FROM quarantine_summary WHERE connector = ?", [name])
+        else:
+            frame = serving.query("SELECT sum(rows) AS n FROM quarantine_summary")
+    except (NotPublished, duckdb.Error):
+        return 0
+    value = frame["n"].iloc[0] if len(frame) else None
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def master_frames(serving: Serving) -> dict[str, pd.DataFrame]:
     """Published master data for the preview's scratch store; a table not published is simply absent."""
     out = {}

@@ -18,6 +18,7 @@ REQUESTS = "admin-requests"
 HISTORY = "admin-history"
 QUARANTINE = "admin-quarantine"
 QUARANTINE_DOWNLOAD = "admin-quarantine-download"
+QUARANTINE_MSG = "admin-quarantine-msg"
 
 FORM_MODE = "admin-form-mode"
 FORM_NAME = "admin-form-name"

@@ -118,7 +118,7 @@ def runs_view(frame: pd.DataFrame, lang: str) -> html.Div:
     return html.Div(className="admin-scroll", children=table(head, rows))
 
 
-def quarantine_view(frame: pd.DataFrame, lang: str) -> html.Div:
+def quarantine_view(frame: pd.DataFrame, lang: str, total: int | None = None) -> html.Div:
     if frame.empty:
         return html.Div(tr("no_quarantine", lang), className="admin-muted")
     shown = frame.head(QUARANTINE_SHOWN)
@@ -128,7 +128,8 @@ def quarantine_view(frame: pd.DataFrame, lang: str) -> html.Div:
              r.column_name, html.Td(r.reason, className="admin-error"),
              html.Td(html.Code(str(r.raw_record)[:160]), title=str(r.raw_record)), str(r.quarantined_at)[:19]]
             for r in shown.itertuples(index=False)]
-    return html.Div([html.Div(tr("showing", lang, n=len(shown), total=len(frame)), className="admin-muted"),
+    total = max(total or 0, len(frame))
+    return html.Div([html.Div(tr("showing", lang, n=len(shown), total=f"{total:,}"), className="admin-muted"),
                      html.Div(className="admin-scroll", children=table(head, rows))])
 
 
@@ -275,6 +276,7 @@ def page(lang: str, published: str | None, kinds: list[str], choices: list[str],
         section(tr("history", lang), html.Div(id=ids.HISTORY)),
         section(tr("quarantine", lang),
                 html.Button(tr("download_csv", lang), id=ids.QUARANTINE_DOWNLOAD, className="admin-button"),
+                html.Span(id=ids.QUARANTINE_MSG, className="admin-muted"),
                 html.Div(id=ids.QUARANTINE)),
         section(tr("edit", lang), *form_fields(lang, kinds), class_name="admin-form"),
         section(tr("targets", lang), *targets_editor(targets or TargetTable([], "", {}), lang),

@@ -2,7 +2,7 @@
 
 Data, not code: each entry names its guide, number, category (Chongqing 5.x heading or MIIT link),
 a headline indicator and 1–3 indicators (KPI ids of the registry or planned indicators in
-kpis/indicators.py). Chongqing numbers follow 重庆市未来工厂建设指南（2.0）§5; MIIT numbers follow
+kpis/indicators.py). A few lookups at the end answer which entries a KPI serves from this data. Chongqing numbers follow 重庆市未来工厂建设指南（2.0）§5; MIIT numbers follow
 智能制造典型场景参考指引（2021年）.
 """
 
@@ -120,3 +120,43 @@ MIIT_SCENARIOS = [
     (51, 15, "网络协同制造", "Networked collaborative manufacturing", ("partner_order_on_time",)),
     (52, 15, "基于数字孪生的制造", "Digital-twin-based manufacturing", ("digital_twin_coverage",)),
 ]
+
+
+def entry_ids() -> list[str]:
+    """The 84 entry ids in catalogue order: CQ-5.1.1 … CQ-5.7.3, then MIIT-1 … MIIT-52."""
+    return [f"CQ-{s[0]}" for s in CQ_SCENARIOS] + [f"MIIT-{s[0]}" for s in MIIT_SCENARIOS]
+
+
+def references() -> dict[str, list[str]]:
+    """Indicator id -> the entries naming it, in catalogue order."""
+    out: dict[str, list[str]] = {}
+    for number, _zh, _en, ids, _related in CQ_SCENARIOS:
+        for i in ids:
+            out.setdefault(i, []).append(f"CQ-{number}")
+    for number, _link, _zh, _en, ids in MIIT_SCENARIOS:
+        for i in ids:
+            out.setdefault(i, []).append(f"MIIT-{number}")
+    return out
+
+
+def kpi_scenarios(kpi_id: str, declared: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The entries a KPI serves: those naming it here plus the real entries its record declares.
+
+    The catalogue is what coverage reads, so it wins: a KPI record that forgets an entry still shows
+    it, and an id that is no entry (the outcome KPIs' "CQ-9", the guide's §9) is left out.
+    """
+    ids = entry_ids()
+    wanted = set(references().get(kpi_id, ())) | (set(declared) & set(ids))
+    return [i for i in ids if i in wanted]
+
+
+def mismatches(kpis: dict) -> dict[str, dict[str, list[str]]]:
+    """Per KPI whose record disagrees with the catalogue: entries missing from it, and ids that are no entry."""
+    ids, refs = set(entry_ids()), references()
+    out = {}
+    for kpi_id, k in kpis.items():
+        missing = [i for i in refs.get(kpi_id, ()) if i not in k.scenarios]
+        unknown = [i for i in k.scenarios if i not in ids]
+        if missing or unknown:
+            out[kpi_id] = {"missing": missing, "unknown": unknown}
+    return out

@@ -111,6 +111,27 @@ def _day_start(text: str) -> int:
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
+def _plant_timezone(text: str) -> str:
+    """An IANA zone without clock changes: plant time is stored as local wall-clock time (decision 8), where a
+    daylight-saving zone would repeat an hour in autumn and skip one in spring."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"plant.timezone = {text!r} is not an IANA time zone like Asia/Shanghai") from None
+    offsets = {datetime(year, month, 15, 12, tzinfo=zone).utcoffset()
+               for year in range(2015, 2036) for month in (1, 4, 7, 10)}
+    if len(offsets) > 1:
+        hours = min(o.total_seconds() for o in offsets) / 3600
+        fixed = f"Etc/GMT{-hours:+g}" if hours else "UTC"
+        raise ConfigError(
+            f"plant.timezone = {text!r} changes its clocks (daylight saving): plant time is kept as local wall-clock "
+            f"time, where an hour would repeat or go missing. Use its standard time, timezone = {fixed!r}, and "
+            f"declare the exports' own zone per connector (timezone = {text!r}), which converts them on load")
+    return text
+
+
 def _shifts(plant: Mapping[str, Any], day_start_minutes: int) -> tuple[Shift, ...]:
     if "shifts" not in plant:
         return default_shifts()
@@ -213,7 +234,7 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
         path=path,
         store_dir=store_dir if store_dir.is_absolute() else (base / store_dir).resolve(),
         memory_limit=str(store.get("memory_limit", "")),
-        timezone=str(plant.get("timezone", "Asia/Shanghai")),
+        timezone=_plant_timezone(str(plant.get("timezone", "Asia/Shanghai"))),
         day_start_minutes=day_start,
         shifts=_shifts(plant, day_start),
         shift_days=_shift_days(plant.get("shift_history_days", SHIFT_DAYS)),

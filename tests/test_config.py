@@ -69,6 +69,8 @@ def test_schedules(text, expected):
     ('[plant]\nday_start = "25:00"\n', "day_start"),
     ('[plant]\nshifts = [{code = "A", start = "09:00"}]\n', "plant.shifts: one shift must start"),
     ('[plant]\nshift_history_days = -1\n', "shift_history_days"),
+    ('[plant]\ntimezone = "Asia/Chongqin"\n', "plant.timezone = 'Asia/Chongqin' is not an IANA time zone"),
+    ('[plant]\ntimezone = "Europe/Berlin"\n', "changes its clocks .* timezone = 'Etc/GMT-1'"),
     ('[periods]\nbaseline_from = "2024-01-01"\n', "together"),
     ("not toml [", "cockpit.toml"),
 ])

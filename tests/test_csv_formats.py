@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -295,3 +295,26 @@ def test_every_csv_option_is_documented():
     options = set(re.findall(r'opts\.get\("(\w+)"', code)) | set(re.findall(r'options\.get\("(\w+)"', code))
     docs = (root / "docs" / "csv.md").read_text(encoding="utf-8")
     assert options and {o for o in options if f"`{o}" not in docs} == set()
+
+
+def test_exports_from_a_daylight_saving_zone_convert_to_fixed_plant_time(store, tmp_path):
+    """Berlin local time into a plant on Berlin's standard time (UTC+1): an autumn export repeats 02:00, which
+    then names one instant twice, so the repeat is quarantined as a duplicate key and named, never silently
+    merged; the spring export skips 02:00 and lands as 23 consecutive hours."""
+    header = "meter_id,start_at,interval_s,quantity\n"
+    autumn = [f"ML1,2024-10-27 {h:02d}:00:00,3600,1" for h in (0, 1, 2, 2, *range(3, 24))]
+    result, quarantined = load(store, tmp_path, header + "\n".join(autumn) + "\n", stream="energy_reading",
+                               options={"timezone": "Europe/Berlin"}, plant_timezone="Etc/GMT-1")
+    assert result.status == "ok" and result.rows_loaded == 24
+    assert len(quarantined) == 1 and "duplicate key" in quarantined[0][2]
+    stamps = [r[0] for r in rows(store, "SELECT start_at FROM energy_reading ORDER BY start_at")]
+    # 00:00 and 01:00 CEST are 23:00 and 00:00 at UTC+1; from the repeated hour on, Berlin is at UTC+1 itself
+    assert stamps[0] == datetime(2024, 10, 26, 23) and stamps[-1] == datetime(2024, 10, 27, 23)
+    spring = [f"ML1,2024-03-31 {h:02d}:00:00,3600,1" for h in (0, 1, *range(3, 24))]
+    result, quarantined = load(store, tmp_path, header + "\n".join(spring) + "\n", name="spring.csv",
+                               stream="energy_reading", options={"timezone": "Europe/Berlin"},
+                               plant_timezone="Etc/GMT-1")
+    assert result.status == "ok" and result.rows_loaded == 23 and not quarantined
+    spring_stamps = [r[0] for r in rows(store, "SELECT start_at FROM energy_reading WHERE start_at < '2024-04-01' "
+                                               "ORDER BY start_at")]
+    assert spring_stamps == [datetime(2024, 3, 31, 0) + timedelta(hours=h) for h in range(23)]

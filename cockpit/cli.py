@@ -132,11 +132,12 @@ def cmd_scenarios(settings, args) -> int:
 
 
 def cmd_kpi_list(args) -> int:
+    from kpis.catalogue import kpi_scenarios
     from kpis.registry import all_kpis
 
     rows = [{"id": k.id, "name_zh": k.name_zh, "name_en": k.name_en, "unit": k.unit, "direction": k.direction,
              "kind": k.kind, "formula": k.formula, "lowest_level": k.lowest_level, "grains": list(k.all_grains),
-             "standard": k.standard, "scenarios": list(k.scenarios), "numerator": k.numerator,
+             "standard": k.standard, "scenarios": kpi_scenarios(k.id, k.scenarios), "numerator": k.numerator,
              "denominator": k.denominator, "components": list(k.components)} for k in all_kpis().values()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))

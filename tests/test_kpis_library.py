@@ -255,7 +255,7 @@ def test_incremental_recompute_keeps_capability_equal_to_full(library):
 def test_scenarios_of_the_new_kpis_are_computed_or_say_what_is_missing():
     status = {k: "ok" for k in all_kpis()}
     tables = {"equipment_state", "maintenance_event", "sales_order", "purchase_order", "quality_inspection",
-              "first_pass_test", "measurement", "production_record"}
+              "first_pass_test", "measurement", "production_record", "complaint"}
     by_id = {e["id"]: e for e in scenarios(status, tables)}
     for entry in ("CQ-5.2.8", "CQ-5.3.2", "CQ-5.5.2", "CQ-5.2.2", "MIIT-23", "MIIT-45"):
         assert by_id[entry]["status"] == "computed", entry

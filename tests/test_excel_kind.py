@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from cockpit import config
 from cockpit.writer import Writer
 from connectors import registry
 from connectors.base import ConnectorError, ConnectorSpec, RunContext
+from connectors.kinds import excel_kind
 from connectors.kinds.excel_kind import cell_text, header_names
+from connectors.loader import run_connector
 from tests.conftest import NOW
 
 HEADER = ["记录号", "产线", "产品", "开始", "结束", "产量", "合格", "报废", "返工"]
@@ -236,3 +239,135 @@ def test_end_to_end_excel_load_with_quarantine_at_the_excel_row(excel_writer):
 
     again = {r.connector: r for r in excel_writer.load(["daily", "meters_wide"])}
     assert again["daily"].status == "unchanged" and again["meters_wide"].status == "unchanged"  # same bytes
+
+
+# --- a workbook that shrank, and a plan report with one column per shift ---------------------------------
+
+SHRINKING = """
+[connectors.shrinking]
+system = "mes"
+kind = "excel"
+stream = "production_record"
+path = "日报.xlsx"
+
+[connectors.shrinking.mapping]
+record_id = "记录号"
+unit_id = "产线"
+product_id = "产品"
+start_at = "开始"
+end_at = "结束"
+produced_qty = "产量"
+good_qty = "合格"
+scrap_qty = "报废"
+rework_qty = "返工"
+"""
+
+
+@pytest.mark.parametrize("chunk_rows", [excel_kind.CHUNK_ROWS, 4], ids=["one-batch", "spooled-batches"])
+def test_a_workbook_that_shrank_fails_unless_allowed(golden_dir, monkeypatch, chunk_rows):
+    monkeypatch.setattr(excel_kind, "CHUNK_ROWS", chunk_rows)  # 4: the 20 rows come in 5 batches
+    toml = golden_dir / "cockpit.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + SHRINKING, encoding="utf-8")
+    book = golden_dir / "日报.xlsx"
+    writer = Writer(config.load(toml, environ={}), clock=lambda: NOW)
+    try:
+        writer.load(["org_unit", "product"])  # the master data the rows refer to
+        _book(book, {"日报": [HEADER, *(_row(i) for i in range(1, 21))]})
+        (full,) = writer.load(["shrinking"])
+        assert (full.status, full.rows_loaded) == ("ok", 20), full.error
+        stored = "SELECT * FROM production_record ORDER BY record_id"
+        before = writer.con.execute(stored).fetchall()
+        files = "SELECT path, row_count, head_hash FROM source_file WHERE connector = 'shrinking'"
+        assert [r[:2] for r in writer.con.execute(files).fetchall()] == [(f"{book}#日报", 20)]
+
+        _book(book, {"日报": [HEADER, *(_row(i) for i in range(1, 11))]})  # the same report, cut short
+        (cut,) = writer.load(["shrinking"])
+        assert cut.status == "failed"
+        assert f"{book}#日报: the file shrank from 20 rows" in cut.error and "to 10 rows" in cut.error
+        assert "set allow_shrink = true on [connectors.shrinking]" in cut.error
+        assert writer.con.execute(stored).fetchall() == before  # nothing changed
+        assert len(writer.con.execute(files).fetchall()) == 1
+
+        allowed = dataclasses.replace(writer.spec("shrinking"),
+                                      options={**writer.spec("shrinking").options, "allow_shrink": True})
+        result = run_connector(writer.con, allowed, NOW)
+        assert result.status == "ok", result.error
+        assert [r[1] for r in writer.con.execute(files + " ORDER BY loaded_at, run_id").fetchall()] == [20, 10]
+
+        _book(book, {"日报": [HEADER, *(_row(i) for i in range(30, 35))]})  # another report: not a shrink
+        (other,) = writer.load(["shrinking"])
+        assert (other.status, other.rows_loaded) == ("ok", 5), other.error
+    finally:
+        writer.close()
+
+
+def test_batches_of_a_big_sheet_carry_the_same_total_and_rows_as_one_batch(tmp_path, monkeypatch):
+    _book(tmp_path / "r.xlsx", {"日报": [HEADER, _row(1), [], _row(2), _row(3), ["合计"], _row(4), _row(5)]})
+    spec = ConnectorSpec("daily", "mes", "excel", "production_record", base_dir=tmp_path,
+                         options={"path": "r.xlsx", "skip_footer_matching": "合计"})
+    whole = list(registry.create(spec).fetch(RunContext(now=NOW, state={})))
+    monkeypatch.setattr(excel_kind, "CHUNK_ROWS", 2)
+    spooled = list(registry.create(spec).fetch(RunContext(now=NOW, state={})))
+    assert [len(b.frame) for b in whole] == [5] and [len(b.frame) for b in spooled] == [2, 2, 1]
+    assert {(b.rows, b.head) for b in spooled} == {(whole[0].rows, whole[0].head)} and whole[0].rows == 5
+    assert pd.concat([b.frame for b in spooled], ignore_index=True).equals(whole[0].frame)
+    assert spooled[1].frame["_source_line"].tolist() == [5, 7]  # Excel rows: blank row 3 and the total skipped
+
+
+PLAN = r"""
+[connectors.weekly_plan]
+system = "mes"
+kind = "excel"
+stream = "planned_time"
+path = "周计划.xlsx"
+sheet = "计划"
+header_row = 2
+skip_footer_matching = "^合计"
+
+[connectors.weekly_plan.melt]
+id_columns = ["产线"]
+variable_name = "班次开始"
+value_name = "计划数量"
+columns_matching = '^\d{4}-\d{2}-\d{2} '
+
+[connectors.weekly_plan.mapping]
+unit_id = "产线"
+shift_start_at = "班次开始"
+planned_qty = "计划数量"
+
+[connectors.weekly_plan.constants]
+shift_code = "A"
+planned_s = 28800
+"""
+
+
+def test_end_to_end_a_plan_with_one_column_per_shift_melts_into_planned_time(golden_dir):
+    """The A shifts of 13-15 January as date-time header cells, a row total at the right, a total row below."""
+    a_shift = [datetime(2025, 1, d, 8, 0) for d in (13, 14, 15)]
+    rows = [["2025年第3周 生产计划（A班）"],
+            ["产线", *a_shift, "合计"],
+            ["L1", 400, 420, None, 820],  # no plan for L1 on the 15th: a blank cell is no record
+            ["L2", 300, 0, 310, 610],  # a planned 0 (a stop) is a record
+            ["合计", 700, 420, 310, 1430]]
+    _book(golden_dir / "周计划.xlsx", {"计划": rows})
+    toml = golden_dir / "cockpit.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + PLAN, encoding="utf-8")
+    writer = Writer(config.load(toml, environ={}), clock=lambda: NOW)
+    try:
+        writer.load(["org_unit"])
+        (result,) = writer.load(["weekly_plan"])
+        assert (result.status, result.rows_in, result.rows_loaded, result.rows_quarantined) == ("ok", 5, 5, 0), \
+            result.error
+        stored = writer.con.execute(
+            "SELECT unit_id, shift_start_at, shift_code, planned_s, planned_qty FROM planned_time "
+            "WHERE shift_start_at >= '2025-01-13' ORDER BY 1, 2").fetchall()
+        assert stored == [
+            ("L1", datetime(2025, 1, 13, 8, 0), "A", 28800.0, 400.0),
+            ("L1", datetime(2025, 1, 14, 8, 0), "A", 28800.0, 420.0),
+            ("L2", datetime(2025, 1, 13, 8, 0), "A", 28800.0, 300.0),
+            ("L2", datetime(2025, 1, 14, 8, 0), "A", 28800.0, 0.0),
+            ("L2", datetime(2025, 1, 15, 8, 0), "A", 28800.0, 310.0),
+        ]
+        assert sum(r[4] for r in stored) == 1430  # the sheet's own grand total, and no total loaded twice
+    finally:
+        writer.close()

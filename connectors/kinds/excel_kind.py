@@ -8,9 +8,12 @@ rows a CSV export would have carried, cell values as text, so validation is the 
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
+import itertools
 import math
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -256,31 +259,64 @@ class ExcelConnector(Connector):
                     f"sheets: {', '.join(book.sheetnames)}"
                 )
             headers = header_names(head)
-            width = len(headers)
-            values, lines = [], []
-            for line, row in enumerate(rows, start=opts.header_row + opts.header_rows):
-                texts = [cell_text(v) for v in row[:width]]
-                first = next((t.strip() for t in texts if t.strip()), "")
-                if not first or (opts.footer and opts.footer.search(first)):
-                    continue  # blank rows, and total rows that must never load as data
-                values.append(texts + [""] * (width - len(texts)))
-                lines.append(line)
-                if len(values) >= CHUNK_ROWS:
-                    yield self._batch(values, lines, headers, source, opts, digest, len(data))
-                    values, lines = [], []
-            if values:
-                yield self._batch(values, lines, headers, source, opts, digest, len(data))
+            yield from self._batches(_records(rows, opts, len(headers)), headers, source, opts, digest, len(data))
         finally:
             book.close()
 
+    @classmethod
+    def _batches(cls, records, headers, source, opts: ExcelOptions, digest, size) -> Iterator[RawBatch]:
+        """Batches that carry the sheet's data row count and first row, as CSV batches do.
+
+        The loader compares both with the last load of the same sheet on the first batch (a workbook
+        that shrank), so that batch must know the total. A sheet of one chunk does at once; a bigger
+        one is spooled to disk chunk by chunk until its end, which bounds memory as before.
+        """
+        first = next(records, None)
+        if first is None:
+            return
+        head = hashlib.sha1("\x1f".join(first[0][0]).encode()).hexdigest()
+        second = next(records, None)
+        if second is None:
+            yield RawBatch(cls._frame(*first, headers, source, opts), source, digest, size, rows=len(first[0]), head=head)
+            return
+        chunks = itertools.chain((first, second), records)
+        del first, second  # the chain holds them only until it has handed them out
+        with tempfile.TemporaryDirectory(prefix="cockpit-excel-") as folder:
+            spooled, total = [], 0
+            for i, (values, lines) in enumerate(chunks):
+                spooled.append(Path(folder) / f"chunk{i:05d}.pkl")
+                cls._frame(values, lines, headers, source, opts).to_pickle(spooled[-1])
+                total += len(values)
+            for path in spooled:
+                frame = pd.read_pickle(path)
+                path.unlink()
+                yield RawBatch(frame, source, digest, size, rows=total, head=head)
+
     @staticmethod
-    def _batch(values, lines, headers, source, opts: ExcelOptions, digest, size) -> RawBatch:
+    def _frame(values, lines, headers, source, opts: ExcelOptions) -> pd.DataFrame:
         frame = pd.DataFrame(values, columns=headers, dtype=str)
         frame[SOURCE_FILE] = source
         frame[SOURCE_LINE] = lines  # the Excel row number, so quarantine points at the row people see
         if opts.melt:
             frame = opts.melt.apply(frame, source)
-        return RawBatch(frame, source, digest, size)
+        return frame
+
+
+def _records(rows, opts: ExcelOptions, width: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+    """Data rows as text with their Excel row numbers, CHUNK_ROWS at a time; blank and total rows dropped."""
+    values, lines = [], []
+    for line, row in enumerate(rows, start=opts.header_row + opts.header_rows):
+        texts = [cell_text(v) for v in row[:width]]
+        first = next((t.strip() for t in texts if t.strip()), "")
+        if not first or (opts.footer and opts.footer.search(first)):
+            continue  # blank rows, and total rows that must never load as data
+        values.append(texts + [""] * (width - len(texts)))
+        lines.append(line)
+        if len(values) >= CHUNK_ROWS:
+            yield values, lines
+            values, lines = [], []
+    if values:
+        yield values, lines
 
 
 def _sheet(book, wanted: int | str, path: Path):

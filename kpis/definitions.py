@@ -103,9 +103,14 @@ kpi(Kpi(
     scenarios=("CQ-5.2.1",), decimals=0,
 ))
 kpi(Kpi(
-    "plan_attainment", "产量计划达成率", "Output vs plan", "%", "higher", "ratio", "line", "MES plan",
-    "Σ GQ / Σ planned quantity", "Good output against the planned quantity of the same shifts.",
-    numerator={"good_qty": 1}, denominator={"planned_qty": 1}, scale=100, scenarios=("CQ-5.2.1", "MIIT-7"),
+    "plan_attainment", "计划达成率", "Schedule attainment", "%", "higher", "ratio", "line",
+    "KPIS.md §2 'other KPIs' (schedule attainment 计划达成率 = Σ min(actual, plan) / Σ plan); MES plan",
+    "Σ min(GQ, planned quantity) per line and shift / Σ planned quantity",
+    "Good output against the plan, capped at the plan of each plan row (a line's shift) before anything is added, "
+    "so one shift's or line's overproduction cannot hide another's shortfall and the value never exceeds 100 %. "
+    "Output in a shift without a plan attains nothing at shift grain; at day grain it counts toward the line's "
+    "previous planned shift of that day. Planned shifts without output count as shortfall once the day has output.",
+    numerator={"attained_qty": 1}, denominator={"planned_qty": 1}, scale=100, scenarios=("CQ-5.2.1", "MIIT-7"),
 ))
 kpi(Kpi(
     "energy_per_output_value", "单位产值综合能耗", "Comprehensive energy per output value", "tce/万元", "lower",

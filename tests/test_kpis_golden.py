@@ -18,9 +18,9 @@ import pytest
 
 from cockpit import config
 from cockpit.writer import Writer
-from tests.conftest import FIXTURES, NOW, kpi, load_plant
+from tests.conftest import FIXTURES, NOW, copy_plant, kpi, load_plant
 
-APPROX = dict(rel=1e-9)
+APPROX = {"rel": 1e-9}
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def con(golden_loaded):
     ("unit_operating_cost", "P1", 60000 / 604, "(50000 + 5000 + 4000 + 1000) / 604 = 99.338 元/件"),
     # output value per person-month: (280 x 200 + 324 x 100) / 10000 / 20
     ("output_value_per_head", "P1", 8.84 / 20, "88400 元 = 8.84 万元 / 20 person-months = 0.442"),
-    ("plan_attainment", "W1", 100 * 604 / 800, "604 / (400 + 400) = 75.5 %"),
+    # schedule attainment = Σ min(GQ, plan) per line and shift / Σ plan; both lines are under plan here
+    ("plan_attainment", "W1", 100 * 604 / 800, "(min(280, 400) + min(324, 400)) / (400 + 400) = 75.5 %"),
     # AOET: order O1 on L1 09:00-15:00 = 21600 s, O2 on L2 08:00-11:00 = 10800 s
     ("throughput_rate", "L1", 300 / 6, "300 produced / 6 h = 50 件/h"),
     ("throughput_rate", "W1", 660 / 9, "(300 + 360) / (6 + 3) h = 73.33 件/h; mean of lines (50 + 120) / 2 = 85 is wrong"),
@@ -69,6 +70,40 @@ def con(golden_loaded):
     ("co2_scope2_t", "W1", 1500 * 0.5306 / 1000, "1500 kWh x 0.5306 / 1000 = 0.7959 t"),
     ("co2_scope1_t", "W1", 100 * 2.1622 / 1000, "100 m3 natural gas x 2.1622 / 1000 = 0.21622 t"),
     ("carbon_per_output_value", "P1", (0.7959 + 0.21622) / 8.84, "(0.7959 + 0.21622) t / 8.84 万元 = 0.11450"),
+    # allocation efficiency = AUBT / PBT, AUBT = APT + AUST + ADET: every unplanned second is allocated here
+    # (golden_plan below has idle time, which AUBT leaves out)
+    ("allocation_efficiency", "L1", 100.0, "(21600 run + 0 setup + 3600 breakdown) / 25200 = 100 %; / POT 87.5 % is wrong"),
+    ("allocation_efficiency", "L2", 100.0, "(10800 + 3600 setup + 0) / 14400 = 100 %; without AUST 75 %"),
+    ("allocation_efficiency", "W1", 100.0, "(25200 + 14400) / (25200 + 14400) = 100 %"),
+    # utilization efficiency = APT / AUBT
+    ("utilization_efficiency", "L1", 100 * 21600 / 25200, "21600 / (21600 + 0 + 3600) = 85.714 %"),
+    ("utilization_efficiency", "L2", 75.0, "10800 / (10800 + 3600 + 0) = 75 %"),
+    ("utilization_efficiency", "W1", 100 * 32400 / 39600, "(21600 + 10800) / (25200 + 14400) = 81.818 %; mean 80.357 % wrong"),
+    # setup availability (NEE's first factor) = AUPT / PBT, AUPT = APT + AUST
+    ("setup_availability", "L1", 100 * 21600 / 25200, "(21600 + 0) / 25200 = 85.714 %: no setup, equals availability"),
+    ("setup_availability", "L2", 100.0, "(10800 + 3600) / 14400 = 100 %; availability 75 %"),
+    ("setup_availability", "W1", 100 * 36000 / 39600, "(21600 + 14400) / (25200 + 14400) = 90.909 %"),
+    # NEE = AUPT / PBT x effectiveness x quality ratio, each factor from summed elements: 10/11 x 8/9 x 151/165
+    ("nee", "L1", 100 * (21600 / 25200) * (18000 / 21600) * (280 / 300), "6/7 x 5/6 x 14/15 = 66.667 % = OEE (no setup)"),
+    ("nee", "L2", 100 * 1.0 * 1.0 * 0.9, "1 x (30 x 360 / 10800 = 1) x 324/360 = 90 %; OEE 67.5 %"),
+    ("nee", "W1", 100 * 12080 / 16335, "10/11 x 8/9 x 151/165 = 12080/16335 = 73.952 %; mean of lines 78.333 % wrong"),
+    # setup ratio = AUST / AUPT
+    ("setup_ratio", "L1", 0.0, "0 / (0 + 21600) = 0 %: a real 0, the MES reported the line's states"),
+    ("setup_ratio", "L2", 25.0, "3600 / (3600 + 10800) = 25 %"),
+    ("setup_ratio", "W1", 10.0, "(0 + 3600) / (21600 + 14400) = 10 %; mean of lines 12.5 % is wrong"),
+    # technical efficiency = APT / (APT + ADET)
+    ("technical_efficiency", "L1", 100 * 21600 / 25200, "21600 / (21600 + 3600) = 85.714 %"),
+    ("technical_efficiency", "L2", 100.0, "10800 / (10800 + 0) = 100 %: setup is not a delay"),
+    ("technical_efficiency", "W1", 90.0, "32400 / (25200 + 10800) = 90 %; mean of lines 92.857 % is wrong"),
+    # rework ratio = RQ / PQ
+    ("rework_ratio", "L1", 100 * 5 / 300, "5 / 300 = 1.667 %"),
+    ("rework_ratio", "L2", 0.0, "0 / 360 = 0 %"),
+    ("rework_ratio", "W1", 100 * 5 / 660, "(5 + 0) / (300 + 360) = 0.758 %; mean of lines 0.833 % is wrong"),
+    # sums
+    ("good_output", "L1", 280.0, "Σ GQ = 280"),
+    ("good_output", "W1", 604.0, "280 + 324 = 604"),
+    ("planned_output", "L2", 400.0, "Σ planned quantity = 400"),
+    ("planned_output", "W1", 800.0, "400 + 400 = 800"),
 ])
 def test_golden_value(con, kpi_id, unit, expected, arithmetic):
     value, _num, _den, status = kpi(con, kpi_id, unit)
@@ -235,6 +270,7 @@ def test_iso_fixture_loads_without_rejects(iso):
     ("cpk", "L1", 0.8 / (3 * S_D), "the process samples only: 0.8 / 3s_D = 1.6055; the studies on E1, E2 stay out"),
     # KPI 24 inventory turns = 365 x COGS / Σ daily inventory value
     ("inventory_turns", "P1", 365 * 50000 / 800000, "365 x 50 000 / (300 000 + 500 000) = 22.81 /yr = 365 / 16 days"),
+    ("inventory_days", "P1", 800000 / 50000, "(300 000 + 500 000) / 50 000 = 16 days"),
     # KPIs 25-29 over the consumed material CM (kg)
     ("finished_goods_ratio", "L1", 70.0, "700 / 1000"),
     ("finished_goods_ratio", "W1", 100 * 1120 / 1500,
@@ -312,3 +348,112 @@ def test_a_machine_study_on_a_line_and_a_broken_balance_are_quarantined(tmp_path
         assert "worker_h exceeds attendance_h" in reasons["labor_time"]
     finally:
         writer.close()
+
+
+# --- schedule attainment on tests/fixtures/golden_plan --------------------------------------------------------
+# ENT > P1 > W1 > L1, L2 (> press E1), production day 2025-01-06, shifts A 08:00 and B 16:00 (the defaults).
+#   L1 (product B, 30 s): plan A 400, B 400 (POT 28 800 s each). GQ: A 225 + 225 = 450 (over), B 380 (under).
+#      States: A 08-09 planned stop, 09-15 run, 15-16 breakdown; B 16-22 run, 22-23 setup, 23-24 idle.
+#   L2 (product A, 60 s): plan A 240 (POT 28 800 s). Its output is booked on its press E1: GQ 180 (under).
+#      States: 08-12 run, 12-13 setup, 13-14 minor stop, 14-16 idle.
+# L1 makes 830 against 800 over the day and L2 180 against 240: ΣGQ / Σplan = 1010 / 1040 = 97.115 % would let
+# L1's surplus (and shift A's) hide the shortfalls.
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    writer, results = load_plant(FIXTURES / "golden_plan", tmp_path_factory.mktemp("plan"))
+    yield writer, results
+    writer.close()
+
+
+def test_plan_fixture_loads_without_rejects(plan):
+    for r in plan[1]:
+        assert r.status == "ok" and r.rows_quarantined == 0, (r.connector, r.error)
+
+
+@pytest.mark.parametrize("kpi_id, unit, expected, arithmetic", [
+    # schedule attainment = Σ min(GQ, plan) per line and shift / Σ plan
+    ("plan_attainment", "L1", 97.5,
+     "(min(450, 400) + min(380, 400)) / (400 + 400) = 780 / 800; per day 800 / 800 and 830 / 800 are wrong"),
+    ("plan_attainment", "L2", 75.0, "min(180, 240) / 240: E1's output counts toward its line's plan"),
+    ("plan_attainment", "W1", 100 * 960 / 1040, "(780 + 180) / (800 + 240) = 92.308 %; ΣGQ / Σplan 97.115 % wrong"),
+    ("plan_attainment", "ENT", 100 * 960 / 1040, "same sums as W1"),
+    ("good_output", "W1", 1010.0, "450 + 380 + 180: good output itself is not capped"),
+    ("planned_output", "W1", 1040.0, "400 + 400 + 240"),
+    # allocation efficiency = (APT + AUST + ADET) / PBT: idle time (ADOT, no order) is not allocated
+    ("allocation_efficiency", "L1", 100 * 50400 / 54000,
+     "(43200 run + 3600 setup + 3600 breakdown) / (57600 - 3600) = 93.333 %; with the idle hour 100 %"),
+    ("allocation_efficiency", "L2", 75.0, "(14400 + 3600 setup + 3600 minor stop) / 28800; with 7200 s idle 100 %"),
+    ("allocation_efficiency", "W1", 100 * 72000 / 82800, "(50400 + 21600) / (54000 + 28800) = 86.957 %"),
+])
+def test_plan_value(plan, kpi_id, unit, expected, arithmetic):
+    value, _num, _den, status = kpi(plan[0].con, kpi_id, unit)
+    assert status == "ok", arithmetic
+    assert value == pytest.approx(expected, **APPROX), arithmetic
+    assert kpi(plan[0].con, kpi_id, unit, "day", "2025-01-06")[0] == pytest.approx(expected, **APPROX)
+
+
+@pytest.mark.parametrize("unit, shift, expected, arithmetic", [
+    ("L1", "A", 100.0, "min(450, 400) / 400: the surplus stays in its shift"),
+    ("L1", "B", 95.0, "min(380, 400) / 400"),
+    ("L2", "A", 75.0, "180 / 240"),
+    ("W1", "A", 100 * 580 / 640, "(400 + 180) / (400 + 240) = 90.625 %"),
+    ("W1", "B", 95.0, "380 / 400"),
+])
+def test_plan_attainment_per_shift(plan, unit, shift, expected, arithmetic):
+    rows = plan[0].con.execute(
+        "SELECT value, status FROM kpi_shift_value WHERE kpi_id = 'plan_attainment' AND unit_id = ? "
+        "AND shift_code = ? AND day = DATE '2025-01-06'", [unit, shift]).fetchall()
+    assert rows == [(pytest.approx(expected, **APPROX), "ok")], arithmetic
+
+
+def test_output_without_a_plan_that_day_attains_no_earlier_plan(tmp_path):
+    """L2 makes 60 more on 2025-01-07, which has no plan: they do not make up the shortfall of 01-06."""
+    toml = copy_plant(FIXTURES / "golden_plan", tmp_path / "golden_plan")
+    with open(toml.parent / "production_record.csv", "a") as f:
+        f.write("R5,L2,A,O4,2025-01-07 09:00:00,2025-01-07 10:00:00,60,60,0,0\n")
+    writer = Writer(config.load(toml, environ={}), clock=lambda: NOW)
+    try:
+        writer.load()
+        writer.compute()
+        assert kpi(writer.con, "plan_attainment", "L2")[:3] == (75.0, 180.0, 240.0)  # not min(240, 240) / 240
+        assert kpi(writer.con, "good_output", "L2")[0] == 240.0
+    finally:
+        writer.close()
+
+
+# --- every KPI has a hand-computed golden case ------------------------------------------------------------------
+# KPIs whose golden case lives in another file (tests/test_kpis_library.py, on its golden_library and golden_ops
+# fixtures), with the parametrised test that holds it; the meta-test checks the case really is there.
+LIBRARY = "tests.test_kpis_library"
+ELSEWHERE = {
+    **{k: (LIBRARY, "test_library_value") for k in (
+        "mtbf", "mttf", "mttr", "corrective_maintenance_ratio", "pm_compliance", "on_time_delivery", "otif",
+        "order_to_delivery_time", "supplier_on_time_delivery", "incoming_quality", "dppm", "first_pass_yield", "cp")},
+    **{k: (LIBRARY, "test_operations_value") for k in (
+        "inventory_record_accuracy", "picking_accuracy", "dock_to_stock_time", "complaint_rate", "forecast_accuracy",
+        "maintenance_cost_share", "green_power_share")},
+}
+
+
+def _kpis_in_table(test) -> set[str]:
+    """KPI ids in a test's parametrize table (the `kpi_id` argument)."""
+    out = set()
+    for mark in getattr(test, "pytestmark", []):
+        if mark.name == "parametrize":
+            names = [n.strip() for n in mark.args[0].split(",")]
+            if "kpi_id" in names:
+                out |= {case[names.index("kpi_id")] for case in mark.args[1]}
+    return out
+
+
+def test_every_kpi_in_the_registry_has_a_golden_case():
+    import importlib
+
+    from kpis.registry import all_kpis
+
+    here = set().union(*(_kpis_in_table(t) for t in (test_golden_value, test_iso_value, test_plan_value)))
+    for kpi_id, (module, test) in ELSEWHERE.items():
+        assert kpi_id in _kpis_in_table(getattr(importlib.import_module(module), test)), (kpi_id, module, test)
+    missing = set(all_kpis()) - here - set(ELSEWHERE)
+    assert not missing, f"KPIs without a hand-computed golden case: {sorted(missing)}"
+    assert not set(ELSEWHERE) & here, "covered here: drop from ELSEWHERE"

@@ -125,7 +125,9 @@ def get(
 ) -> requests.Response:
     """GET with the session's retries; any failure becomes a ConnectorError naming `where`, never a secret."""
     try:
-        response = session.get(url, params=params, timeout=(timeout_s, timeout_s))
+        # verify per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify = False
+        # (psf/requests#3829), which would make verify_tls = false do nothing on a machine that sets them.
+        response = session.get(url, params=params, timeout=(timeout_s, timeout_s), verify=session.verify)
     except requests.exceptions.SSLError:
         raise ConnectorError(
             f"{where}: TLS certificate not trusted; install the plant CA or, for a plant-internal server "

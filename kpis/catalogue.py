@@ -122,6 +122,11 @@ MIIT_SCENARIOS = [
 ]
 
 
+# What the five outcome KPIs serve besides scenarios: the Chongqing guide's §9, 三降两提升, the point of the
+# whole effort. A KPI record may name it; it is no catalogue entry, so coverage and pages leave it out.
+OUTCOMES_ID = "CQ-9"
+
+
 def entry_ids() -> list[str]:
     """The 84 entry ids in catalogue order: CQ-5.1.1 … CQ-5.7.3, then MIIT-1 … MIIT-52."""
     return [f"CQ-{s[0]}" for s in CQ_SCENARIOS] + [f"MIIT-{s[0]}" for s in MIIT_SCENARIOS]
@@ -156,7 +161,7 @@ def mismatches(kpis: dict) -> dict[str, dict[str, list[str]]]:
     out = {}
     for kpi_id, k in kpis.items():
         missing = [i for i in refs.get(kpi_id, ()) if i not in k.scenarios]
-        unknown = [i for i in k.scenarios if i not in ids]
+        unknown = [i for i in k.scenarios if i not in ids and not (i == OUTCOMES_ID and k.group == "outcome")]
         if missing or unknown:
             out[kpi_id] = {"missing": missing, "unknown": unknown}
     return out

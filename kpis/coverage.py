@@ -23,7 +23,7 @@ LEVELS = (
 )
 
 
-def _kpi_sources(kpi_id: str) -> dict[str, set[str]]:
+def kpi_sources(kpi_id: str) -> dict[str, set[str]]:
     """table -> fields a KPI reads, through its elements (and its factors' elements)."""
     kpis, elements = all_kpis(), all_elements()
     k = kpis[kpi_id]
@@ -49,7 +49,7 @@ def _kpi_indicator(indicator_id: str, kpi_status: dict[str, str], loaded: set[st
     value alone is not coverage: the tables must still come from a configured stream.
     """
     k = all_kpis()[indicator_id]
-    sources = _kpi_sources(indicator_id)
+    sources = kpi_sources(indicator_id)
     missing = {t: f for t, f in sources.items() if t not in loaded}
     needs = [_need_text(STREAMS[t].system.upper(), t, sorted(f)) for t, f in sorted(missing.items())]
     if needs:

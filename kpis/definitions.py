@@ -24,7 +24,7 @@ kpi(Kpi(
     "(PQ − GQ) / PQ = (SQ + RQ) / PQ",
     "A unit that needed rework counts as defective even if it passes later.",
     numerator={"produced_qty": 1, "good_qty": -1}, denominator={"produced_qty": 1}, scale=100,
-    scenarios=("CQ-9", "CQ-5.5.1", "MIIT-19"), default_target_pct=10, group="outcome", decimals=2,
+    scenarios=("CQ-9", "CQ-5.5.1", "MIIT-19", "MIIT-21"), default_target_pct=10, group="outcome", decimals=2,
 ))
 kpi(Kpi(
     "energy_per_unit", "单位产品综合能耗", "Comprehensive energy per good unit", "kgce/件", "lower", "ratio",
@@ -34,7 +34,7 @@ kpi(Kpi(
     "Meters belong to workshops and lines; below workshop level the auxiliary load cannot be "
     "attributed without allocation, so the KPI stops at workshop.",
     numerator={"energy_kgce": 1}, denominator={"good_qty": 1},
-    scenarios=("CQ-9", "CQ-5.6.1", "MIIT-31"), default_target_pct=10, group="outcome", decimals=3,
+    scenarios=("CQ-9", "CQ-5.6.1", "MIIT-31", "MIIT-32"), default_target_pct=10, group="outcome", decimals=3,
 ))
 kpi(Kpi(
     "labour_productivity", "生产效率", "Standard hours per labour hour", "h/h", "higher", "ratio", "line",
@@ -42,7 +42,7 @@ kpi(Kpi(
     "Σ (ideal cycle time × GQ) / 3600 / Σ direct labour hours",
     "Good output in standard hours per labour hour, so a change of product mix does not move it.",
     numerator={"std_h": 1}, denominator={"labor_h": 1},
-    scenarios=("CQ-9", "CQ-5.2.5", "MIIT-9"), default_target_pct=20, group="outcome", decimals=3,
+    scenarios=("CQ-9", "CQ-5.2.5", "MIIT-9", "MIIT-14"), default_target_pct=20, group="outcome", decimals=3,
 ))
 kpi(Kpi(
     "output_value_per_head", "人均产值", "Output value per person-month", "万元/人·月", "higher", "ratio", "plant",
@@ -72,7 +72,8 @@ kpi(Kpi(
     "GQ / PQ",
     "Not first pass yield: GQ and PQ are production counts, while FPY (first_pass_yield) counts first-test "
     "results at a test station, where a part that failed once and passed a retest is not first-pass good.",
-    numerator={"good_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.2.7", "MIIT-24"),
+    numerator={"good_qty": 1}, denominator={"produced_qty": 1}, scale=100,
+    scenarios=("CQ-5.2.7", "MIIT-24", "CQ-5.2.2", "MIIT-13"),
 ))
 kpi(Kpi(
     "oee", "设备综合效率", "OEE", "%", "higher", "product", "line", f"{ISO} §6.10.6 (KPI 6)",
@@ -84,7 +85,7 @@ kpi(Kpi(
 kpi(Kpi(
     "scrap_ratio", "报废率", "Scrap ratio", "%", "lower", "ratio", "line", f"{ISO} §6.10.16 (KPI 16)",
     "SQ / PQ", "Scrapped quantity over produced quantity.",
-    numerator={"scrap_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.5.1",), decimals=2,
+    numerator={"scrap_qty": 1}, denominator={"produced_qty": 1}, scale=100, scenarios=("CQ-5.5.1", "MIIT-21"), decimals=2,
 ))
 kpi(Kpi(
     "energy_tce", "综合能耗", "Comprehensive energy consumption", "tce", "lower", "sum", "workshop",
@@ -110,7 +111,8 @@ kpi(Kpi(
     "so one shift's or line's overproduction cannot hide another's shortfall and the value never exceeds 100 %. "
     "Output in a shift without a plan attains nothing at shift grain; at day grain it counts toward the line's "
     "previous planned shift of that day. Planned shifts without output count as shortfall once the day has output.",
-    numerator={"attained_qty": 1}, denominator={"planned_qty": 1}, scale=100, scenarios=("CQ-5.2.1", "MIIT-7"),
+    numerator={"attained_qty": 1}, denominator={"planned_qty": 1}, scale=100,
+    scenarios=("CQ-5.2.1", "MIIT-7", "CQ-5.2.3", "MIIT-8"),
 ))
 kpi(Kpi(
     "energy_per_output_value", "单位产值综合能耗", "Comprehensive energy per output value", "tce/万元", "lower",
@@ -118,7 +120,7 @@ kpi(Kpi(
     "Σ energy (tce) / (Σ output value / 10 000)",
     "The per-value variant of 单位生产能耗: output value is booked per plant, so it stops at plant.",
     numerator={"energy_kgce": 1e-3}, denominator={"output_value_cny": 1e-4}, grains=("month",),
-    scenarios=("CQ-5.6.1", "MIIT-31"), group="outcome_support", decimals=4,
+    scenarios=("CQ-5.6.1", "MIIT-31", "MIIT-32", "MIIT-33"), group="outcome_support", decimals=4,
 ))
 
 # --- more ISO 22400-2 KPIs from the same time elements ---
@@ -298,8 +300,10 @@ kpi(Kpi(
 kpi(Kpi(
     "co2_scope2_t", "范围二碳排放", "Scope 2 CO2", "tCO2", "lower", "sum", "workshop",
     "GHG Protocol Scope 2; dated grid factors (national, 西南 regional or ETS series)",
-    "Σ purchased electricity × grid factor of its year / 1000",
-    "Indirect emissions from purchased electricity; steam and heat count once their factors are configured.",
+    "Σ purchased electricity × grid factor of its year + Σ purchased heat × 0.11 tCO2/GJ, / 1000",
+    "Indirect emissions from purchased electricity and heat (heat meters in kWh, GJ or MJ exports converted on "
+    "load). Steam metered in tonnes has no default factor and adds nothing until the plant adds one to "
+    "carbon_factor (or meters its heat).",
     numerator={"co2_scope2_kg": 1e-3}, scenarios=("CQ-5.6.2", "MIIT-37"), decimals=1,
 ))
 kpi(Kpi(

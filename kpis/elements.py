@@ -361,7 +361,7 @@ def _carbon(name: str, scope: int) -> Element:
 
 
 _carbon("co2_scope1_kg", 1)  # fuel burnt on site
-_carbon("co2_scope2_kg", 2)  # purchased electricity (heat and steam once the plant configures factors)
+_carbon("co2_scope2_kg", 2)  # purchased electricity and heat (steam in tonnes once the plant adds a factor)
 
 
 element(Element(

@@ -176,8 +176,6 @@ def test_verify_tls_false_reaches_a_self_signed_server(tls_server):
     assert frame["record_id"].tolist() == ALL_IDS
 
 
-@pytest.mark.xfail(strict=True, reason="connectors/http.py: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
-                   "override session.verify = False (psf/requests#3829); http.get must pass verify per request")
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_verify_tls_false_holds_when_the_environment_names_a_ca_bundle(tls_server, monkeypatch):
     import certifi  # requests' own dependency: a bundle that does not trust the test server

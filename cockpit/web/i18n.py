@@ -55,6 +55,7 @@ STRINGS = {
     "coverage": ("数据覆盖", "coverage"),
     "target": ("目标", "Target"),
     "coefficients": ("折标系数与排放因子", "Coefficients and factors"),
+    "source_failing": ("数据源异常", "source down:"),
     "factor_year": ("{year} 年因子", "{year} factor"),
     "scope": ("范围", "Scope "),
     "medium_electricity": ("电力", "Electricity"), "medium_natural_gas": ("天然气", "Natural gas"),

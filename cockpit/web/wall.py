@@ -11,6 +11,7 @@ from cockpit.serving import Serving
 from cockpit.web import figures, ids
 from cockpit.web.format import arrow, number, signed_pct, status_label, tone
 from cockpit.web.i18n import name, t
+from kpis.coverage import kpi_sources
 from kpis.registry import all_kpis
 
 OUTCOMES = [k.id for k in all_kpis().values() if k.group == "outcome"]
@@ -42,8 +43,13 @@ def tile_placeholder(kpi_id: str, lang: str) -> dcc.Link:
     ])
 
 
-def tile_children(item: dict, months, lang: str, decimals: int, scale: float = 1.0) -> tuple[list, str]:
-    """Children and class of one tile; 无数据 and 错误 are words, 0 is a number."""
+def tile_children(item: dict, months, lang: str, decimals: int, scale: float = 1.0,
+                  failing: list[str] | None = None) -> tuple[list, str]:
+    """Children and class of one tile; 无数据 and 错误 are words, 0 is a number.
+
+    `failing` names the systems whose connectors feeding this KPI failed or went stale: the number is
+    the last good one, and the tile says so instead of looking current.
+    """
     k = all_kpis()[item["id"]]
     status = item["status"]
     mood = tone(item["improvement_pct"]) if status == "ok" else ("error" if status == "error" else "neutral")
@@ -64,6 +70,8 @@ def tile_children(item: dict, months, lang: str, decimals: int, scale: float = 1
         html.Span(" ⚠ " + t("late_correction", lang), className="tile-warning") if item.get("late_correction") else None,
         html.Span(f" ⚠ {t('coverage', lang)} {item['coverage']:.0%}", className="tile-warning")
         if item.get("coverage") is not None and item["coverage"] < 0.999 else None,
+        html.Span(f" ⚠ {t('source_failing', lang)} {'/'.join(failing)}", className="tile-warning tile-stale")
+        if failing else None,
     ])
     target = None
     if item.get("target") is not None:
@@ -86,10 +94,12 @@ def render(serving: Serving, lang: str, scale: float = 1.0) -> dict:
     kpis = all_kpis()
     tiles = {}
     since = _since(doc, months=13)
+    failing = failing_streams(serving)
     for item in doc["kpis"]:
         if item["id"] in OUTCOMES:
             months = serving.series(item["id"], unit_id, "month", since)
-            tiles[item["id"]] = tile_children(item, months, lang, kpis[item["id"]].decimals, scale)
+            systems = sorted({failing[table] for table in kpi_sources(item["id"]) if table in failing})
+            tiles[item["id"]] = tile_children(item, months, lang, kpis[item["id"]].decimals, scale, systems)
     return {
         "tiles": tiles,
         "oee": figures.scaled(_oee_figure(serving, lang), scale),
@@ -150,6 +160,13 @@ def _output(serving: Serving, unit_id: str, lang: str, days: int = 30):
 
 
 STATE_RANK = {"failed": 0, "stale": 1, "never": 2, "ok": 3}
+
+
+def failing_streams(serving: Serving) -> dict[str, str]:
+    """Canonical table -> the system (upper case) of a connector feeding it that failed or went stale."""
+    sources = serving.sources()
+    bad = sources[sources["state"].isin(["failed", "stale"])]
+    return {str(r.stream): str(r.system).upper() for r in bad.itertuples(index=False)}
 
 
 def sources_strip(serving: Serving, lang: str) -> list:

@@ -284,7 +284,8 @@ def _scan(path: Path, declared: str, source: str, chunk_bytes: int | None, diges
     if declared == "utf-8" and utf8_error:
         raise ConnectorError(f"{source}: not valid utf-8 at {utf8_error}; set encoding = \"auto\" or the export's real encoding")
     if declared == "auto":
-        codec = "utf-8" if utf8_error is None else _detect(evidence or bytes(head), source, utf8_error)
+        codec = "utf-8" if utf8_error is None else _detect(_text_lines(evidence or bytes(head), nl or b"\n"),
+                                                           source, utf8_error)
     elif declared != "utf-8":
         try:
             codecs.lookup(declared)
@@ -317,8 +318,25 @@ def _locate(path: Path, source: str, offset: int, nl: bytes) -> tuple[str, bytes
     return f"line {lines + 1}, byte {offset - line_start + 1} of the line", evidence
 
 
+def _text_lines(data: bytes, nl: bytes) -> bytes:
+    """The lines holding non-ASCII bytes: the detector judges the Chinese text, not the digits around it.
+
+    Around a GBK export's first Chinese row there may be a megabyte of ASCII; diluted like that, a few
+    rows of GBK read as Big5 to charset-normalizer (seen with 1 to 10 such rows), concentrated they do not.
+    """
+    lines = [line for line in data.split(nl) if max(line, default=0) > 0x7F]
+    return nl.join(lines) if lines else data
+
+
 def _detect(head: bytes, source: str, utf8_error: str) -> str:
-    best = from_bytes(head, cp_isolation=_CANDIDATES).best()
+    results = from_bytes(head, cp_isolation=_CANDIDATES)
+    best = results.best()
+    if best is not None and best.encoding == "big5":
+        # A tie (one short line of Chinese reads as well in both) goes to GB18030: mainland plants export
+        # GBK; a Big5 export wins only when it reads better, or when declared (encoding = "big5").
+        gb = next((m for m in results if m.encoding == "gb18030"), None)
+        if gb is not None and gb.chaos <= best.chaos and gb.coherence >= best.coherence:
+            best = gb
     if best is None:
         raise ConnectorError(f"{source}: encoding not recognised (not UTF-8 at {utf8_error}); set encoding explicitly")
     codec = codec_name(best.encoding)

@@ -62,10 +62,15 @@ def test_encodings_and_line_endings(store, tmp_path, codec, newline):
     assert q == [(4, "produced_qty", "produced_qty: not a valid double: x")]  # the blank line 3 still counts
 
 
-def test_gbk_after_megabytes_of_ascii_is_still_detected(store, tmp_path):
-    rows_ = [ROW.format(i=i) for i in range(40_000)] + [ROW.format(i=40_000).replace(",O,", ",工单,")]
+@pytest.mark.parametrize("chinese_rows", [1, 3, 10, 200])
+def test_gbk_after_megabytes_of_ascii_is_still_detected(store, tmp_path, chinese_rows):
+    """A few Chinese rows after 2.8 MB of ASCII: detected as GB18030 and stored as written (diluted by the
+    ASCII around them, 1 to 10 such rows used to read as Big5 and load garbled)."""
+    rows_ = [ROW.format(i=i) for i in range(40_000)]
+    rows_ += [ROW.format(i=40_000 + i).replace(",O,", ",冲压车间工单,") for i in range(chinese_rows)]
     result, _ = load(store, tmp_path, ("\n".join([PR, *rows_]) + "\n").encode("gbk"))
-    assert result.status == "ok" and result.rows_loaded == 40_001, result.error
+    assert result.status == "ok" and result.rows_loaded == 40_000 + chinese_rows, result.error
+    assert rows(store, "SELECT DISTINCT order_id FROM production_record WHERE order_id <> 'O'") == [("冲压车间工单",)]
 
 
 def test_declared_encoding_overrides_detection(store, tmp_path):
@@ -318,3 +323,13 @@ def test_exports_from_a_daylight_saving_zone_convert_to_fixed_plant_time(store, 
     spring_stamps = [r[0] for r in rows(store, "SELECT start_at FROM energy_reading WHERE start_at < '2024-04-01' "
                                                "ORDER BY start_at")]
     assert spring_stamps == [datetime(2024, 3, 31, 0) + timedelta(hours=h) for h in range(23)]
+
+
+def test_a_big5_export_that_reads_as_big5_is_still_detected(tmp_path):
+    """Ties go to GB18030 (mainland exports); Traditional Chinese that reads better as Big5 keeps Big5."""
+    from connectors import encoding
+
+    path = tmp_path / "big5.csv"
+    rows_ = "".join(f"R{i},臺灣新竹廠,沖壓車間,工單號碼,良品數量,備註說明\n" for i in range(30))
+    path.write_bytes(("id,a,b,c,d,e\n" + rows_).encode("big5"))
+    assert encoding.scan(path, "auto", "big5.csv").codec == "big5"

@@ -146,6 +146,14 @@ def test_unusable_sheets_and_settings_fail_naming_file_and_sheet(tmp_path, optio
         assert f"{tmp_path / '日报.xlsx'}" in message
 
 
+def test_a_header_only_sheet_fails_unless_allowed(tmp_path):
+    """As a CSV export with a header and no rows: an export cut short must not pass as 'nothing new'."""
+    _book(tmp_path / "日报.xlsx", {"日报": [["报表"], HEADER, ["合计", None, None]]})
+    message = _error(tmp_path, path="日报.xlsx", header_row=2, skip_footer_matching="^合计")
+    assert "日报.xlsx#日报: header only, no data rows after row 2" in message and "allow_empty" in message
+    assert _read(tmp_path, path="日报.xlsx", header_row=2, skip_footer_matching="^合计", allow_empty=True).empty
+
+
 def test_a_file_that_is_not_xlsx_fails_clearly(tmp_path):
     (tmp_path / "old.xlsx").write_bytes(b"\xd0\xcf\x11\xe0 an .xls from 2003")
     assert "old.xlsx: not a readable .xlsx workbook" in _error(tmp_path, path="old.xlsx")

@@ -28,7 +28,7 @@ from connectors.kinds.csv_kind import fingerprint
 from connectors.registry import register
 
 CHUNK_ROWS = 100_000
-OPTIONS = ("path", "sheet", "header_row", "header_rows", "skip_footer_matching", "melt")
+OPTIONS = ("path", "sheet", "header_row", "header_rows", "skip_footer_matching", "melt", "allow_empty")
 MELT_OPTIONS = ("id_columns", "value_name", "variable_name", "columns_matching")
 
 
@@ -161,6 +161,7 @@ class ExcelOptions:
     header_rows: int = 1
     footer: re.Pattern | None = None
     melt: Melt | None = None
+    allow_empty: bool = False  # a sheet with a header and no rows is normal for this source
 
     @classmethod
     def parse(cls, name: str, options: Mapping[str, Any]) -> ExcelOptions:
@@ -179,7 +180,7 @@ class ExcelOptions:
         return cls(
             path=str(options["path"]), sheet=sheet, header_row=header_row, header_rows=header_rows,
             footer=_regex(options.get("skip_footer_matching"), f"{where} skip_footer_matching"),
-            melt=_melt(options.get("melt"), where),
+            melt=_melt(options.get("melt"), where), allow_empty=options.get("allow_empty", False) is True,
         )
 
 
@@ -259,7 +260,15 @@ class ExcelConnector(Connector):
                     f"sheets: {', '.join(book.sheetnames)}"
                 )
             headers = header_names(head)
-            yield from self._batches(_records(rows, opts, len(headers)), headers, source, opts, digest, len(data))
+            batches = self._batches(_records(rows, opts, len(headers)), headers, source, opts, digest, len(data))
+            first = next(batches, None)
+            if first is None and not opts.allow_empty:
+                raise ConnectorError(
+                    f"{source}: header only, no data rows after row {opts.header_row + opts.header_rows - 1} "
+                    f"(an empty export? set allow_empty = true if that is normal)")
+            if first is not None:
+                yield first
+            yield from batches
         finally:
             book.close()
 

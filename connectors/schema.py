@@ -365,6 +365,20 @@ STREAMS: dict[str, Table] = {
             time_column="month_on",
         ),
         Table(
+            "headcount_count",
+            "erp",
+            "Employees counted on a day per unit, as an HR roster exports them: daily counts, or month-end "
+            "counts only. A month's average is the mean of its counts, or (previous month-end + month-end) / 2 "
+            "when only month-end counts exist; a monthly average in headcount for the same unit and month wins.",
+            (
+                _c("unit_id", "VARCHAR", "Plant or workshop", references="org_unit"),
+                _c("count_on", "DATE", "Day of the count"),
+                _c("employees", "DOUBLE", "Employees on the roster that day", **QTY),
+            ),
+            key=("unit_id", "count_on"),
+            time_column="count_on",
+        ),
+        Table(
             "sales_order",
             "erp",
             "Customer order lines: ordered, promised and delivered dates and quantities. An open line has no "

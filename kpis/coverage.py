@@ -38,6 +38,18 @@ def kpi_sources(kpi_id: str) -> dict[str, set[str]]:
     return out
 
 
+def kpi_alternatives(kpi_id: str) -> dict[str, set[str]]:
+    """table -> tables that stand in for it in some element of the KPI (headcount <- headcount_count)."""
+    kpis, elements = all_kpis(), all_elements()
+    k = kpis[kpi_id]
+    names = set(k.elements).union(*(kpis[c].elements for c in k.components))
+    out: dict[str, set[str]] = {}
+    for name in names:
+        for table, alternative in elements[name].alternatives:
+            out.setdefault(table, set()).add(alternative)
+    return out
+
+
 def _need_text(system: str, table: str, fields) -> str:
     return f"{system} {table}({', '.join(fields)})"
 
@@ -50,8 +62,11 @@ def _kpi_indicator(indicator_id: str, kpi_status: dict[str, str], loaded: set[st
     """
     k = all_kpis()[indicator_id]
     sources = kpi_sources(indicator_id)
-    missing = {t: f for t, f in sources.items() if t not in loaded}
-    needs = [_need_text(STREAMS[t].system.upper(), t, sorted(f)) for t, f in sorted(missing.items())]
+    stand_ins = kpi_alternatives(indicator_id)
+    missing = {t: f for t, f in sources.items() if t not in loaded and not (stand_ins.get(t, set()) & loaded)}
+    needs = [_need_text(STREAMS[t].system.upper(), t, sorted(f))
+             + "".join(f" or {STREAMS[a].system.upper()} {a}" for a in sorted(stand_ins.get(t, ())))
+             for t, f in sorted(missing.items())]
     if needs:
         status = "needs"
     else:

@@ -144,10 +144,34 @@ element(Element(
     "SELECT unit_id, month_on AS day, SUM(value_cny) AS value FROM output_value GROUP BY ALL",
     "plant", ("output_value.value_cny",),
 ))
+# Monthly average headcount (KPIS.md §1, 人均产值): the ERP's monthly average where it exports one; else from
+# an HR roster's counts: the mean of the month's counts (daily counts), or (previous month-end + month-end)
+# / 2 when the month has only a month-end count (the month-end count alone when the month before has none).
 element(Element(
-    "headcount_pm", "人·月", "Person-months: monthly average headcount summed over months",
-    "SELECT unit_id, month_on AS day, SUM(avg_employees) AS value FROM headcount GROUP BY ALL",
-    "plant", ("headcount.avg_employees",),
+    "headcount_pm", "人·月",
+    "Person-months: monthly average headcount summed over months (ERP monthly average, else the mean of the "
+    "month's roster counts, or (previous month-end + month-end) / 2 with month-end counts only)",
+    """WITH counts AS (
+        SELECT unit_id, CAST(date_trunc('month', count_on) AS DATE) AS month_on, count_on, employees,
+               count_on = last_day(count_on) AS month_end
+        FROM headcount_count),
+    months AS (
+        SELECT unit_id, month_on, bool_and(month_end) AS only_month_end, avg(employees) AS mean_count,
+               max(employees) FILTER (WHERE month_end) AS end_count
+        FROM counts GROUP BY ALL),
+    counted AS (
+        SELECT m.unit_id, m.month_on,
+               CASE WHEN m.only_month_end THEN (COALESCE(b.end_count, m.end_count) + m.end_count) / 2
+                    ELSE m.mean_count END AS avg_employees
+        FROM months m LEFT JOIN months b
+          ON b.unit_id = m.unit_id AND b.month_on = CAST(m.month_on - INTERVAL 1 MONTH AS DATE))
+    SELECT unit_id, month_on AS day, SUM(avg_employees) AS value FROM (
+        SELECT unit_id, month_on, avg_employees FROM headcount
+        UNION ALL
+        SELECT c.unit_id, c.month_on, c.avg_employees FROM counted c
+        WHERE NOT EXISTS (SELECT 1 FROM headcount h WHERE h.unit_id = c.unit_id AND h.month_on = c.month_on))
+    GROUP BY ALL""",
+    "plant", ("headcount.avg_employees",), alternatives=(("headcount", "headcount_count"),),
 ))
 
 # --- maintenance (MES maintenance_event), per equipment -----------------------------------------------

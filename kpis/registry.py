@@ -28,6 +28,9 @@ class Element:
     sql: str
     level: str  # lowest level the data arrives at (for documentation)
     source: tuple[str, ...] = ()  # "table.field" it reads, so scenario coverage can say what is missing
+    # table of `source` -> another table that stands in for it ("headcount" <- "headcount_count"): coverage
+    # counts the element's data as fed when either is
+    alternatives: tuple[tuple[str, str], ...] = ()
     # For a capability KPI's sample: SQL returning unit_id, day, characteristic, lsl, usl, n, sum_d, sum_dd
     # with d = value - the group's reference (a constant per characteristic and limits, for precision).
     sample_sql: str = ""

@@ -65,6 +65,14 @@ def app(plant, env):
     return create_app(config.load(plant / "cockpit.toml"))
 
 
+def _private_app(plant: Path, tmp_path: Path):
+    """A copy of the loaded plant that a test may change, with its settings and the admin callbacks."""
+    folder = tmp_path / "plant"
+    shutil.copytree(plant, folder)
+    settings = config.load(folder / "cockpit.toml")
+    return folder, settings, create_app(settings).admin.callbacks
+
+
 def _client(app, address: str):
     client = app.server.test_client()
     client.environ_base["REMOTE_ADDR"] = address
@@ -252,11 +260,7 @@ def test_save_config_from_the_form(plant, env, tmp_path):
 
 
 def test_targets_are_edited_in_a_table_and_saved_through_the_writer(plant, env, tmp_path):
-    folder = tmp_path / "plant"
-    shutil.copytree(plant, folder)
-    settings = config.load(folder / "cockpit.toml")
-    app = create_app(settings)
-    cb = app.admin.callbacks
+    folder, settings, cb = _private_app(plant, tmp_path)
     page = str(cb.render("/admin/", ""))
     assert "admin-targets-table" in page and "目标与预警阈值" in page and "越低越好" in page
     rows = cb.add_target_row(1, [])
@@ -297,11 +301,7 @@ def test_the_quarantine_download_is_every_row_exported_by_the_writer(plant, env,
 
     from cockpit.store import writer_lock
 
-    folder = tmp_path / "plant"
-    shutil.copytree(plant, folder)
-    settings = config.load(folder / "cockpit.toml")
-    app = create_app(settings)
-    cb = app.admin.callbacks
+    _folder, settings, cb = _private_app(plant, tmp_path)
     with writer_lock(settings, "test writer"):
         writer = Writer(settings, clock=lambda: NOW)
         writer.con.execute("""INSERT INTO quarantine SELECT 99, 'extra_headcount', 'headcount', 'big.csv', range + 2,

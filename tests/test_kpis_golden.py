@@ -238,15 +238,22 @@ S_MS1 = math.sqrt(0.5 / 49)  # MS1: mean 10.2, Σ(x - x̄)² = 50 x 0.1² = 0.5,
 S_D = math.sqrt(0.8 / 29)  # L1 process samples: mean 10.2, Σ(x - x̄)² = 0.8, n - 1 = 29
 
 
-@pytest.fixture(scope="module")
-def iso(tmp_path_factory):
-    writer, results = load_plant(FIXTURES / "golden_iso", tmp_path_factory.mktemp("iso"))
-    yield writer, results
-    writer.close()
+def _loaded_fixture(folder: str):
+    """A module-scoped fixture: the fixture plant `folder` loaded and computed, (writer, load results)."""
+    @pytest.fixture(scope="module")
+    def loaded(tmp_path_factory):
+        writer, results = load_plant(FIXTURES / folder, tmp_path_factory.mktemp(folder))
+        yield writer, results
+        writer.close()
+    return loaded
 
 
-def test_iso_fixture_loads_without_rejects(iso):
-    for r in iso[1]:
+iso = _loaded_fixture("golden_iso")
+
+
+@pytest.mark.parametrize("plant", ["iso", "plan"])
+def test_fixture_plants_load_without_rejects(plant, request):
+    for r in request.getfixturevalue(plant)[1]:
         assert r.status == "ok" and r.rows_quarantined == 0, (r.connector, r.error)
 
 
@@ -358,16 +365,7 @@ def test_a_machine_study_on_a_line_and_a_broken_balance_are_quarantined(tmp_path
 #      States: 08-12 run, 12-13 setup, 13-14 minor stop, 14-16 idle.
 # L1 makes 830 against 800 over the day and L2 180 against 240: ΣGQ / Σplan = 1010 / 1040 = 97.115 % would let
 # L1's surplus (and shift A's) hide the shortfalls.
-@pytest.fixture(scope="module")
-def plan(tmp_path_factory):
-    writer, results = load_plant(FIXTURES / "golden_plan", tmp_path_factory.mktemp("plan"))
-    yield writer, results
-    writer.close()
-
-
-def test_plan_fixture_loads_without_rejects(plan):
-    for r in plan[1]:
-        assert r.status == "ok" and r.rows_quarantined == 0, (r.connector, r.error)
+plan = _loaded_fixture("golden_plan")
 
 
 @pytest.mark.parametrize("kpi_id, unit, expected, arithmetic", [

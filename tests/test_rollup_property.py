@@ -33,6 +33,10 @@ RATIOS = [k for k in all_kpis().values() if k.kind == "ratio" and k.lowest_level
           and k.elements <= {"produced_qty", "good_qty", "scrap_qty", "rework_qty", "apt_s", "aust_s", "adet_s",
                              "pdot_s", "pot_s", "pru_pq_s", "std_h", "labor_h", "planned_qty"}]
 
+# OEE and NEE: products of factors that are each rolled up first, so they follow their factors
+PRODUCTS = [k for k in all_kpis().values() if k.kind == "product" and k.lowest_level == "line"
+            and set(k.components) <= {r.id for r in RATIOS}]
+
 record = st.fixed_dictionaries({
     "line": st.sampled_from(["L1", "L2"]),
     "product": st.sampled_from(["A", "B"]),
@@ -77,6 +81,29 @@ def _store(records: list[dict]) -> duckdb.DuckDBPyConnection:
 def _values(con, grain: str, period: str) -> pd.DataFrame:
     return con.execute("SELECT kpi_id, unit_id, value, numerator, denominator, status FROM kpi_value "
                        "WHERE grain = ? AND period_start = ?", [grain, period]).df()
+
+
+@given(records=st.lists(record, min_size=1, max_size=12))
+def test_the_roll_up_of_a_split_equals_the_kpi_of_the_union(records):
+    """The same records split over two lines (rolled up into W1) and all booked on one line (L1 alone):
+    every ratio and product KPI of W1 equals that of the line holding the union."""
+    split_con, union_con = _store(records), _store([{**r, "line": "L1"} for r in records])
+    assert PRODUCTS and len(RATIOS) >= 10
+    compared = 0
+    for month in ("2025-01-01", "2025-02-01"):
+        split = _values(split_con, "month", month).set_index(["kpi_id", "unit_id"])
+        union = _values(union_con, "month", month).set_index(["kpi_id", "unit_id"])
+        for k in RATIOS + PRODUCTS:
+            parts = split.loc[(k.id, "W1")] if (k.id, "W1") in split.index else None
+            whole = union.loc[(k.id, "L1")] if (k.id, "L1") in union.index else None
+            assert (parts is None) == (whole is None), (k.id, month)
+            if parts is None:
+                continue
+            assert parts["status"] == whole["status"], (k.id, month)
+            if parts["status"] == "ok":
+                assert parts["value"] == pytest.approx(whole["value"], rel=1e-9), (k.id, month)
+                compared += 1
+    assert compared, "no KPI had a value to compare"
 
 
 @given(records=st.lists(record, min_size=1, max_size=12))

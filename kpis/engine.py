@@ -37,9 +37,12 @@ PER_KPI_ROWS = 500_000  # element rows from which one GROUP BY per KPI beats one
 
 
 def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
-            carbon_series: str = "national") -> None:
+            carbon_series: str = "national", shifts: tuple[Shift, ...] | None = None) -> None:
     """Session macros, variables, shared views and the org closure the element SQL and compute() rely on."""
     _bucket_by_day(con, day_start_minutes)
+    # plan_shift(ts): the configured shift a timestamp falls in, in both passes (prod_day changes meaning)
+    con.execute("CREATE OR REPLACE TEMP MACRO plan_shift(ts) AS "
+                + shift_start_sql(day_start_minutes, shifts or default_shifts()))
     _whole_orders(con, None)
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
     con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
@@ -667,7 +670,7 @@ def compute(
     or corrected recent data); earlier snapshots stay as they are.
     """
     now = now or datetime.now()
-    prepare(con, day_start_minutes, energy_variant, carbon_series)
+    prepare(con, day_start_minutes, energy_variant, carbon_series, shifts)
     first = _reach_back_for_orders(con, since.replace(day=1)) if since else None
     variants = _variants(energy_variant, carbon_series)
     frames = _registry_frames(sorted(all_elements()), variants, _kpi_keys(con, variants))

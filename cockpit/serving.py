@@ -192,6 +192,13 @@ class Serving:
                 status = "not_applicable"
             rv = rep["value"] if rep and status == "ok" else None
             bv = base["value"] if base and base["status"] == "ok" else None
+            per_month = None
+            if k.kind == "sum" and bv is not None and windows is not None:
+                # A total (tCO2, tce) of a report month against a 12-month baseline total: compare per month, and
+                # state the baseline for a period as long as the report's
+                per_month = bv / _months(base, windows[1])
+                if rv is not None:
+                    bv = per_month * _months(rep, windows[0])
             change, improvement = compare(k.direction, bv, rv)
             target = None
             if doc["report"]:
@@ -202,6 +209,7 @@ class Serving:
                 "unit_id": unit_id, "baseline": _num(bv), "report": _num(rv),
                 "change_pct": _num(change), "improvement_pct": _num(improvement), "status": status,
                 "baseline_status": base["status"] if base else "no_data",
+                "baseline_per_month": _num(per_month),
                 "late_correction": bool(base.get("late_correction")) if base else False,
                 "coverage": _num(rep.get("coverage")) if rep else None,
                 "target": target.target if target else None, "target_warn": target.warn if target else None,
@@ -305,6 +313,12 @@ def _pick(frame: pd.DataFrame, kpi_id: str) -> dict | None:
     if row.get("value") is not None and pd.isna(row["value"]):
         row["value"] = None
     return row
+
+
+def _months(row, window: Window) -> float:
+    """Months a window total covers: those with data (the denominator of a sum), else the whole window."""
+    den = _num(row.get("denominator")) if row is not None else None
+    return den if den else float(len(window.months()))
 
 
 def _num(v) -> float | None:

@@ -78,7 +78,9 @@ def window_values(monthly: pd.DataFrame, window: Window, samples: pd.DataFrame |
             else:
                 value, den, status = None, None, "not_applicable"
         elif k.kind == "sum":
-            value, status = num, "ok"
+            # a total over the window; its denominator is the months it covers, so totals over windows of
+            # different lengths (a report month against a 12-month baseline) compare per month
+            value, den, status = num, float(len(has)), "ok"
         elif den == 0:
             value, status = None, k.zero_denominator
         elif den < k.min_denominator:

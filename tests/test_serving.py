@@ -8,6 +8,7 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
+import pytest
 
 from cockpit.serving import Serving
 
@@ -92,3 +93,31 @@ def test_energy_and_carbon_numbers_state_their_coefficients(golden_loaded):
     en = str(drill.body(serving, "energy_tce", None, "month", "en"))
     assert "Electricity equivalent value 0.1229 kgce/kWh · GB/T 2589-2020 当量值" in en
     assert "Natural gas 1.33 kgce/m3" in en
+
+
+def test_a_total_is_compared_per_month_with_its_baseline(golden_loaded):
+    """Scope 2 tCO2 or tce of one report month against a 12-month baseline total: 12 000 over 12 months is a
+    baseline of 1 000 for a one-month report, not 12 000 (which read as a 90 % improvement)."""
+    writer = golden_loaded
+    con = writer.con
+    report = con.execute("SELECT value FROM kpi_value WHERE kpi_id = 'energy_tce' AND unit_id = 'ENT' "
+                         "AND grain = 'month' AND period_start = DATE '2025-01-01'").fetchall()[0][0]
+    con.execute("INSERT OR REPLACE INTO kpi_baseline VALUES ('energy_tce', 'ENT', DATE '2024-01-01', "
+                "DATE '2024-12-31', 12000, 12000, 12, 'ok', TIMESTAMP '2025-01-01', 12000, false)")
+    try:
+        writer.publish()
+        with duckdb.connect(str(writer.settings.serving_path)) as served:  # report on January, the month with data
+            served.execute("UPDATE meta SET value = '2025-01-01' WHERE key = 'anchor_month'")
+        item = Serving(writer.settings.serving_path).comparison("month", None, ["energy_tce"])["kpis"][0]
+        # frozen by an earlier release, without the months: the baseline window's 12
+        con.execute("UPDATE kpi_baseline SET denominator = NULL WHERE kpi_id = 'energy_tce' AND unit_id = 'ENT'")
+        writer.publish()
+        with duckdb.connect(str(writer.settings.serving_path)) as served:
+            served.execute("UPDATE meta SET value = '2025-01-01' WHERE key = 'anchor_month'")
+        older = Serving(writer.settings.serving_path).comparison("month", None, ["energy_tce"])["kpis"][0]
+        assert older["baseline"] == 1000
+    finally:
+        writer.compute(refreeze=True)
+        writer.publish()
+    assert item["report"] == report and item["baseline"] == 1000 and item["baseline_per_month"] == 1000
+    assert item["improvement_pct"] == pytest.approx(100 * (1000 - report) / 1000)

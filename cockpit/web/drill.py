@@ -51,8 +51,8 @@ def body(serving: Serving | None, kpi_id: str, unit_id: str | None, period: str,
     if grain not in k.all_grains:  # monthly-only KPIs (costs, headcount) have no daily trend; orders no shifts
         grain = "day" if grain == "shift" and "day" in k.all_grains else "month"
     months = serving.series(kpi_id, unit_id, grain)
-    # A total's baseline is a month's total: drawn on a month trend only.
-    baseline = item["baseline"] if k.kind != "sum" or grain in ("month",) else None
+    # A total's baseline is drawn as a month's total (the baseline window's per month), on a month trend only.
+    baseline = item["baseline"] if k.kind != "sum" else (item.get("baseline_per_month") if grain == "month" else None)
     path = _path(org, unit_id, kpi_id, lang)
     rows = []
     for child in serving.breakdown(kpi_id, unit_id, period):

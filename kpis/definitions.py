@@ -105,7 +105,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "plan_attainment", "计划达成率", "Schedule attainment", "%", "higher", "ratio", "line",
-    "KPIS.md §2 'other KPIs' (schedule attainment 计划达成率 = Σ min(actual, plan) / Σ plan); MES plan",
+    "common practice, this product's definition (schedule attainment 计划达成率 = Σ min(actual, plan) / Σ plan); MES plan",
     "Σ min(GQ, planned quantity) per line and shift / Σ planned quantity",
     "Good output against the plan, capped at the plan of each plan row (a line's shift) before anything is added, "
     "so one shift's or line's overproduction cannot hide another's shortfall and the value never exceeds 100 %. "
@@ -172,7 +172,7 @@ kpi(Kpi(
     "Σ operating time / Σ failure events FE; shown only with FE ≥ 5",
     "Mean operating time between failures. Operating time is the equipment's running time (APT), its line's "
     "when the MES records states per line; a failure is a corrective maintenance event. With fewer than 5 "
-    "failures the value is 'insufficient' (KPIS.md convention), so a month without failures is never shown as "
+    "failures the value is 'insufficient' (this product's convention, published), so a month without failures is never shown as "
     "an infinite or zero MTBF. " + _POOLED,
     numerator={"operating_s": 1 / 3600}, denominator={"failure_count": 1}, min_denominator=5, grains=("month",),
     scenarios=("CQ-5.2.8", "MIIT-22", "MIIT-25"),
@@ -204,7 +204,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "pm_compliance", "预防性维护按期完成率", "PM compliance", "%", "higher", "ratio", "equipment",
-    "KPIS.md 'other KPIs' (PM compliance)",
+    "common practice, this product's definition (PM compliance)",
     "preventive orders finished by their planned day / preventive orders planned, by planned date",
     "On time = finished on or before the planned production day, with no grace period (some plants allow a "
     "tenth of the PM interval); an order done late or never "
@@ -216,14 +216,14 @@ kpi(Kpi(
 # --- delivery (ERP orders), per plant, by delivery or receipt date ---
 kpi(Kpi(
     "on_time_delivery", "准时交付率", "On-time delivery", "%", "higher", "ratio", "plant",
-    "KPIS.md 'other KPIs' (OTD)", "sales order lines delivered by the promised date / lines delivered",
+    "common practice, this product's definition (OTD)", "sales order lines delivered by the promised date / lines delivered",
     "Counted per order line on its delivery date; open lines are not counted until delivered (a late open line "
     "shows up when it ships). The promised date is the one committed to the customer.",
     numerator={"so_lines_on_time": 1}, denominator={"so_lines_delivered": 1}, scale=100,
     scenarios=("CQ-5.2.1", "MIIT-7", "MIIT-40"),
 ))
 kpi(Kpi(
-    "otif", "准时足量交付率", "OTIF", "%", "higher", "ratio", "plant", "KPIS.md 'other KPIs' (OTIF)",
+    "otif", "准时足量交付率", "OTIF", "%", "higher", "ratio", "plant", "common practice, this product's definition (OTIF)",
     "lines delivered by the promised date with delivered quantity ≥ ordered / lines delivered",
     "On time and in full, per order line; no quantity tolerance.",
     numerator={"so_lines_otif": 1}, denominator={"so_lines_delivered": 1}, scale=100,
@@ -231,20 +231,20 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "order_to_delivery_time", "订单交付周期", "Order fulfilment cycle time", "天", "lower", "ratio", "plant",
-    "KPIS.md 'other KPIs' (order fulfilment cycle time)", "Σ (delivered_on − ordered_on) / lines delivered",
+    "common practice, this product's definition (order fulfilment cycle time)", "Σ (delivered_on − ordered_on) / lines delivered",
     "Calendar days from order to delivery, averaged over the lines delivered in the period.",
     numerator={"so_cycle_days": 1}, denominator={"so_lines_delivered": 1},
     scenarios=("CQ-5.7.2", "MIIT-48"),
 ))
 kpi(Kpi(
     "supplier_on_time_delivery", "供应商准时交付率", "Supplier on-time delivery", "%", "higher", "ratio", "plant",
-    "KPIS.md 'other KPIs'", "purchase order lines received by the promised date / lines received",
+    "common practice, this product's definition", "purchase order lines received by the promised date / lines received",
     "Per purchase order line on its receipt date; early receipts count as on time.",
     numerator={"po_lines_on_time": 1}, denominator={"po_lines_received": 1}, scale=100,
     scenarios=("CQ-5.3.2", "MIIT-44"),
 ))
 kpi(Kpi(
-    "incoming_quality", "来料合格率", "Incoming quality", "%", "higher", "ratio", "plant", "KPIS.md 'other KPIs'",
+    "incoming_quality", "来料合格率", "Incoming quality", "%", "higher", "ratio", "plant", "common practice, this product's definition",
     "Σ accepted quantity / Σ received quantity",
     "Quantity-based: accepted by incoming inspection over received, on the receipt date.",
     numerator={"po_accepted_qty": 1}, denominator={"po_received_qty": 1}, scale=100, decimals=2,
@@ -253,7 +253,7 @@ kpi(Kpi(
 
 # --- quality ---
 kpi(Kpi(
-    "dppm", "百万缺陷数", "DPPM", "ppm", "lower", "ratio", "line", "KPIS.md 'other KPIs' (DPPM)",
+    "dppm", "百万缺陷数", "DPPM", "ppm", "lower", "ratio", "line", "common practice, this product's definition (DPPM)",
     "Σ defective / Σ inspected × 10⁶ (in-process and final lots)",
     "Defective parts per million inspected, from the inspection lots; incoming lots measure suppliers and are "
     "left out.",
@@ -293,7 +293,7 @@ kpi(Kpi(
 # --- carbon (KPIS.md §4): every number names the factor series that produced it ---
 kpi(Kpi(
     "co2_scope1_t", "范围一碳排放", "Scope 1 CO2", "tCO2", "lower", "sum", "workshop",
-    "GHG Protocol Scope 1; fuel factors per KPIS.md §4", "Σ fuel quantity × factor / 1000",
+    "GHG Protocol Scope 1; fuel factors of GB/T 32150-2015 and the provincial inventory guidelines", "Σ fuel quantity × factor / 1000",
     "Direct emissions from fuel burnt on site (natural gas, diesel).",
     numerator={"co2_scope1_kg": 1e-3}, scenarios=("CQ-5.6.2", "MIIT-37"), decimals=1,
 ))
@@ -308,7 +308,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "carbon_per_output_value", "单位产值碳排放", "Carbon per output value", "tCO2/万元", "lower", "ratio", "plant",
-    f"{CQ} 5.6.2; KPIS.md §2 单位产值碳排放", "(Scope 1 + Scope 2 tCO2) / (output value / 10 000)",
+    f"{CQ} 5.6.2 单位产值碳排放 (this product's definition, published)", "(Scope 1 + Scope 2 tCO2) / (output value / 10 000)",
     "Emission intensity per output value; output value is booked per plant, so it stops at plant.",
     numerator={"co2_scope1_kg": 1e-3, "co2_scope2_kg": 1e-3}, denominator={"output_value_cny": 1e-4},
     grains=("month",), scenarios=("CQ-5.6.2", "MIIT-37"), decimals=4,
@@ -318,7 +318,7 @@ kpi(Kpi(
 # --- inventory (KPIS.md §2: 存货周转率 = cost of sales / average inventory; days = 365 / turnover) ---
 kpi(Kpi(
     "inventory_days", "库存周转天数", "Days of inventory", "天", "lower", "ratio", "plant",
-    f"KPIS.md §2 存货周转率 and days of inventory; {ISO} (KPI 24, inverse)",
+    f"存货周转率 = cost of sales / average inventory (accounting practice) and days of inventory; {ISO} (KPI 24, inverse)",
     "Σ daily inventory value / Σ cost of sales",
     "Average inventory over the cost of sales per day: (Σ daily value / days) / (Σ COGS / days), which is "
     "a ratio of sums and so rolls up over plants and periods. Annual turnover = 365 / this value.",
@@ -393,7 +393,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "inventory_turns", "存货周转次数", "Inventory turns", "次/年", "higher", "ratio", "plant",
-    f"{ISO} (KPI 24); KPIS.md §2 存货周转率", "365 × Σ cost of sales / Σ daily inventory value",
+    f"{ISO} (KPI 24); 存货周转率 = cost of sales / average inventory (accounting practice)", "365 × Σ cost of sales / Σ daily inventory value",
     "Throughput at cost (cost of sales) over average inventory, annualised: (Σ COGS × 365 / days) / (Σ daily "
     "value / days). A ratio of sums, so it rolls up over plants and months, and it is always 365 / days of "
     "inventory. Scope: every warehouse in inventory_snapshot (raw material and finished goods), valued by the "
@@ -448,7 +448,7 @@ kpi(Kpi(
 # --- operations: warehouse (WMS), customer complaints (CRM), forecast and maintenance cost (ERP), green power (EMS) ---
 kpi(Kpi(
     "inventory_record_accuracy", "库存记录准确率", "Inventory record accuracy", "%", "higher", "ratio", "plant",
-    "KPIS.md §2 'other KPIs' (inventory record accuracy)",
+    "common practice, this product's definition (inventory record accuracy)",
     "cycle-count lines with |counted − book| ≤ tolerance × book / cycle-count lines counted",
     "Counted per line (bin and item) on the day the count is confirmed, so a large and a small discrepancy weigh "
     "the same. The tolerance is the line's own (by ABC class or item, as the WMS exports it); a line without one "
@@ -458,7 +458,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "picking_accuracy", "拣货准确率", "Picking accuracy", "%", "higher", "ratio", "plant",
-    "KPIS.md §2 'other KPIs' (picking accuracy)",
+    "common practice, this product's definition (picking accuracy)",
     "order lines picked without error / order lines picked",
     "An error is a wrong item, quantity or lot, or damage, found at the packing or dispatch check or reported by "
     "the receiver and booked on the pick line; it counts on the day the line was picked. A short pick because "
@@ -468,7 +468,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "dock_to_stock_time", "收货上架时间", "Dock-to-stock time", "h", "lower", "ratio", "plant",
-    "KPIS.md §2 'other KPIs' (dock-to-stock time)",
+    "common practice, this product's definition (dock-to-stock time)",
     "Σ (put-away − arrival at the dock) in hours / receipt lines put away",
     "Clock hours from the goods receipt at the dock to put-away (incoming inspection included), averaged over the "
     "receipt lines put away in the period; a line still waiting is not counted until it is put away.",
@@ -477,7 +477,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "complaint_rate", "客户投诉率", "Customer complaint rate", "%", "lower", "ratio", "plant",
-    f"{CQ} 5.4.2 (KPIS.md §5); convention: this product's, published",
+    f"{CQ} 5.4.2; convention: this product's, published",
     "complaints received / sales order lines delivered × 100",
     "Complaints per 100 deliveries (投诉次数 / 交付批次, one delivered order line being one delivery), both "
     "in the same period: complaints by the date received, deliveries by the delivery date. Complaints rejected as "
@@ -488,7 +488,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "forecast_accuracy", "销售预测准确率", "Sales forecast accuracy", "%", "higher", "ratio", "plant",
-    f"{CQ} 5.4.1 (KPIS.md §5); 1 − WAPE",
+    f"{CQ} 5.4.1; 1 − WAPE (this product's convention, published)",
     "1 − Σ |forecast − delivered| / Σ delivered, per product and month",
     "A ratio of sums (1 − weighted absolute percentage error): errors are taken per product and month, then "
     "summed, so over- and under-forecasts of different products do not cancel and a quarter or a plant adds "
@@ -500,7 +500,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "maintenance_cost_share", "维护成本占产值比", "Maintenance cost share", "%", "lower", "ratio", "plant",
-    "KPIS.md §2 'other KPIs' (maintenance cost / output value)",
+    "common practice, this product's definition (maintenance cost / output value)",
     "Σ maintenance cost / Σ output value × 100",
     "Maintenance labour, spare parts and external services as posted in ERP (booked on equipment, rolled up), "
     "over the plant's output value of the same months. Output value is booked per plant, so it stops at plant.",
@@ -509,7 +509,7 @@ kpi(Kpi(
 ))
 kpi(Kpi(
     "green_power_share", "绿电占比", "Green power share", "%", "higher", "ratio", "plant",
-    f"{CQ} 5.6.2 (KPIS.md §5); green certificates as the proof of green electricity: 发改能源〔2023〕1044号",
+    f"{CQ} 5.6.2; green certificates as the proof of green electricity: 发改能源〔2023〕1044号",
     "(on-site renewable used + green contracts + green certificates) kWh / electricity consumed kWh",
     "Source: the EMS green electricity ledger (on-site PV net of export, 绿电交易 contract volumes, 绿证 "
     "cancelled, 1 certificate = 1 MWh) over the kWh of all electricity meters, which measure consumption whatever "

@@ -75,5 +75,5 @@ def definitions_page(lang: str) -> html.Div:
             t("direction", lang), t("lowest_level", lang), t("standard", lang), t("scenarios_column", lang)]
     return html.Div(className="page-table", children=[
         html.H2(t("definitions", lang)),
-        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)]),
+        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="definitions-table"),
     ])

@@ -23,6 +23,21 @@ class ConfigError(Exception):
     """The config cannot be used; the message names the key."""
 
 
+def is_secret_ref(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"env"}
+
+
+def secret_names(value: Any) -> list[str]:
+    """Every environment variable named by `{ env = NAME }` anywhere inside a value."""
+    if is_secret_ref(value):
+        return [str(value["env"])]
+    if isinstance(value, Mapping):
+        return [n for v in value.values() for n in secret_names(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in secret_names(v)]
+    return []
+
+
 def resolve_secret(value: Any, environ: Mapping[str, str]) -> Any:
     """`{ env = "NAME" }` -> the variable's value; unset is an error, never an empty string."""
     if isinstance(value, Mapping) and set(value) == {"env"}:
@@ -207,6 +222,7 @@ def _connector(name: str, raw: Mapping[str, Any], base: Path, demo: Mapping[str,
         constants=dict(raw.get("constants", {})), base_dir=base,
         max_reject_share=float(raw.get("max_reject_share", 0.1)),
         units=_units(where, str(raw["stream"]), raw.get("units", {})), plant_timezone=plant_timezone,
+        secrets=tuple(environ[n] for n in secret_names(raw) if environ.get(n)),
     )
 
 

@@ -26,6 +26,7 @@ from filelock import FileLock
 from tomlkit.items import Table
 
 from cockpit import config as config_mod
+from cockpit.config import is_secret_ref, secret_names
 
 RESERVED = ("system", "kind", "stream", "schedule", "max_reject_share")
 SUBTABLES = ("mapping", "constants")
@@ -81,24 +82,9 @@ def file_hash(path: Path) -> str:
         return ""
 
 
-def is_secret_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and set(value) == {"env"}
-
-
 def looks_secret(key: str) -> bool:
     k = key.lower().replace("-", "_")
     return any(word in k for word in _SECRET_WORDS)
-
-
-def secret_names(value: Any) -> list[str]:
-    """Every environment variable named by `{ env = NAME }` anywhere inside a value."""
-    if is_secret_ref(value):
-        return [str(value["env"])]
-    if isinstance(value, Mapping):
-        return [n for v in value.values() for n in secret_names(v)]
-    if isinstance(value, list):
-        return [n for v in value for n in secret_names(v)]
-    return []
 
 
 def secret_is_set(name: str, environ: Mapping[str, str]) -> bool:

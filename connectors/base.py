@@ -37,6 +37,8 @@ class ConnectorSpec:
     max_reject_share: float = 0.1
     units: Mapping[str, str] = field(default_factory=dict)  # canonical field -> unit of the export
     plant_timezone: str = "Asia/Shanghai"  # zone of stored timestamps; a `timezone` option converts to it
+    # the values of the secrets its options reference: masked in every error the run records
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def table(self) -> Table:

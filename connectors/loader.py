@@ -576,7 +576,7 @@ def run_connector(
         con.commit()
     except Exception as exc:
         con.rollback()
-        result = RunResult(run_id, spec.name, spec.stream, "failed", error=_message(exc), sources=result.sources)
+        result = RunResult(run_id, spec.name, spec.stream, "failed", error=_message(exc, spec.secrets), sources=result.sources)
         if not isinstance(exc, ConnectorError):
             log.exception("connector %s failed", spec.name)
         _record(con, spec, result, now, clock)
@@ -597,8 +597,16 @@ def _drop_temp(con, name: str) -> None:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
 
 
-def _message(exc: Exception) -> str:
+def _message(exc: Exception, secrets: tuple[str, ...] = ()) -> str:
+    """The error as recorded in load_run and shown on the wall and admin pages: never a secret's value.
+
+    Kinds mask what they know (connectors.http.Redactor); this is the last line for any other path,
+    such as a database driver echoing its connection string.
+    """
     text = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, "***")
     return text[:2000]
 
 

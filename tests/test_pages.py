@@ -148,3 +148,30 @@ def test_a_planned_indicator_says_not_computed_yet_not_missing_data(serving):
     row = next(tr for tr in find(find(page, html.Tbody), html.Tr) if text(find(tr, html.Td)[0]) == "CQ-5.2.6")
     changeover = next(div for div in by_class(row, "indicator") if text(div.children[0]) == "换型时间")
     assert "待实现" in text(changeover) and "数据已接入" in text(changeover) and "缺数据" not in text(changeover)
+
+
+def test_a_failing_source_is_shown_with_its_error_and_since_when_and_no_secret(golden_dir):
+    """IT reads on /sources what failed and since when, in the page language; a secret the connector names is
+    masked wherever its error is recorded (here it is part of the path the error quotes)."""
+    from cockpit import config
+    from cockpit.writer import Writer
+    from tests.conftest import NOW
+
+    secret = "export-share-7f3a9c"
+    toml = golden_dir / "cockpit.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[connectors.mes_share]\nsystem = "mes"\nkind = "csv"\n'
+                    'stream = "labor_time"\npath = { env = "MES_SHARE" }\n', encoding="utf-8")
+    settings = config.load(toml, environ={"MES_SHARE": f"/mnt/{secret}/labor_*.csv"})
+    writer = Writer(settings, clock=lambda: NOW)
+    try:
+        results = {r.connector: r for r in writer.refresh()}
+        stored = writer.con.execute("SELECT error FROM load_run WHERE connector = 'mes_share'").fetchall()[0][0]
+    finally:
+        writer.close()
+    assert results["mes_share"].status == "failed" and secret not in results["mes_share"].error
+    assert secret not in stored and "no file matches ***" in stored  # the whole value is the secret
+    zh = str(pages.sources_page(Serving(settings.serving_path), "zh"))
+    assert all(h in zh for h in ("连接器", "系统", "类型", "数据流", "状态", "数据截至", "错误"))
+    assert "失败 自 2025-02-10" in zh and "NaT" not in zh and secret not in zh
+    en = str(pages.sources_page(Serving(settings.serving_path), "en"))
+    assert "System" in en and "Failed since 2025-02-10" in en

@@ -47,6 +47,7 @@ STRINGS = {
     "definitions": ("指标定义", "KPI definitions"),
     "waiting": ("正在载入数据…", "Loading data…"),
     "connector": ("连接器", "Connector"),
+    "system": ("系统", "System"), "kind": ("类型", "Kind"), "stream": ("数据流", "Stream"),
     "last_run": ("最近运行", "Last run"),
     "rows": ("行数", "Rows"),
     "rejects": ("隔离行", "Quarantined"),

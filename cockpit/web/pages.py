@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from dash import html
 
 from cockpit.serving import Serving
@@ -11,20 +12,27 @@ from kpis.registry import Kpi, all_kpis
 
 
 def sources_page(serving: Serving, lang: str) -> html.Div:
+    """What loaded, what failed and since when, per connector (read-only: actions are on /admin/)."""
     rows = []
     for s in serving.sources().itertuples(index=False):
+        failing = s.state in ("failed", "stale")
         rows.append(html.Tr(className=f"row-{s.state}", children=[
-            html.Td(s.connector), html.Td(s.system), html.Td(s.kind), html.Td(s.stream),
-            html.Td(t(f"state_{s.state}", lang)), html.Td(str(s.last_run_at)[:19]),
-            html.Td(f"{s.rows_loaded:,}"), html.Td(f"{s.rows_quarantined:,}"), html.Td(str(s.data_as_of)[:19]),
-            html.Td(s.last_error or "", className="error-text"),
+            html.Td(s.connector), html.Td(str(s.system).upper()), html.Td(s.kind), html.Td(s.stream),
+            html.Td(t(f"state_{s.state}", lang) + (f" {t('since', lang)} {_when(s.since)}" if failing else "")),
+            html.Td(_when(s.last_run_at)), html.Td(f"{s.rows_loaded:,}"), html.Td(f"{s.rows_quarantined:,}"),
+            html.Td(_when(s.data_as_of)), html.Td(s.last_error or "", className="error-text"),
         ]))
-    head = [t("connector", lang), "system", "kind", "stream", "", t("last_run", lang), t("rows", lang),
-            t("rejects", lang), t("as_of", lang), ""]
+    head = [t(k, lang) for k in ("connector", "system", "kind", "stream", "status", "last_run", "rows", "rejects",
+                                 "as_of", "error")]
     return html.Div(className="page-table", children=[
         html.H2(t("sources", lang)),
         html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)]),
     ])
+
+
+def _when(value) -> str:
+    """A timestamp to the second, or a dash where there is none (master data has no time: NaT)."""
+    return "—" if value is None or pd.isna(value) else str(value)[:19]
 
 
 def element_sum(terms: dict[str, float]) -> str:

@@ -47,7 +47,8 @@ CANONICAL: dict[tuple[str, str], str] = {
 METER_UNITS = {"energy": "kWh", "volume": "m3", "mass": "t"}
 # The unit each medium's readings are stored in, and so the unit its coefficient and carbon factor are per:
 # a meter (master data) must name it, and an export in another unit of the same kind is converted on load.
-MEDIUM_UNITS = {"electricity": "kWh", "heat": "kWh", "natural_gas": "m3", "steam": "t", "water": "t", "diesel": "t"}
+MEDIUM_UNITS = {"electricity": "kWh", "heat": "kWh", "natural_gas": "m3", "steam": "t", "water": "t", "diesel": "t",
+                "gasoline": "t", "lpg": "t", "raw_coal": "t", "coke": "t"}
 
 
 class UnitError(ValueError):

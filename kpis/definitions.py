@@ -294,7 +294,7 @@ kpi(Kpi(
 kpi(Kpi(
     "co2_scope1_t", "范围一碳排放", "Scope 1 CO2", "tCO2", "lower", "sum", "workshop",
     "GHG Protocol Scope 1; fuel factors of GB/T 32150-2015 and the provincial inventory guidelines", "Σ fuel quantity × factor / 1000",
-    "Direct emissions from fuel burnt on site (natural gas, diesel).",
+    "Direct emissions from fuel burnt on site (natural gas, diesel, gasoline, LPG, raw coal, coke).",
     numerator={"co2_scope1_kg": 1e-3}, scenarios=("CQ-5.6.2", "MIIT-37"), decimals=1,
 ))
 kpi(Kpi(

@@ -19,6 +19,10 @@ ENERGY_COEFFICIENTS = [
     ("steam", "t", "default", 128.6, "legacy table 0.1286 kgce/kg (check; configurable)"),
     ("water", "t", "default", 0.0857, f"{GBT_2589} Annex B fresh water (check; configurable)"),
     ("diesel", "t", "default", 1457.1, f"{GBT_2589}: 1.4571 kgce/kg"),
+    ("gasoline", "t", "default", 1471.4, f"{GBT_2589}: 1.4714 kgce/kg"),
+    ("lpg", "t", "default", 1714.3, f"{GBT_2589}: 1.7143 kgce/kg"),
+    ("raw_coal", "t", "default", 714.3, f"{GBT_2589}: 0.7143 kgce/kg"),
+    ("coke", "t", "default", 971.4, f"{GBT_2589}: 0.9714 kgce/kg"),
     ("heat", "kWh", "default", 0.03412 * 3.6, f"{GBT_2589}: 0.03412 kgce/MJ x 3.6 MJ/kWh"),
     # Natural gas by its measured low calorific value (a meter's or a reading's ncv_kj_m3), which GB/T 2589
     # prefers to the table value: kgce per kJ = 1 / 29 307.6 (7 000 kcal x 4.1868 kJ/kcal; KPIS.md rounds to
@@ -38,6 +42,18 @@ MEE = "MEE/NBS national average grid emission factor"
 # ncv_kj_m3) the per-kJ row applies, as the energy element converts gas by it. Not an electricity series: the
 # same in every series.
 GAS_KGCO2_PER_KJ = 15.3e-6 * 0.99 * 44 / 12
+
+
+def _fuel_kgco2_per_t(ncv_gj_per_t: float, carbon_tc_per_tj: float, oxidation: float) -> float:
+    """kgCO2 per t of a fuel from the accounting guidelines' defaults: NCV x carbon content x oxidation x 44/12."""
+    return round(ncv_gj_per_t * carbon_tc_per_tj * oxidation * 44 / 12, 1)
+
+
+# Solid and liquid fuels burnt on site, per t (GB/T 32150-2015 and the 2013 industrial accounting guidelines'
+# defaults: low calorific value GJ/t, carbon content tC/TJ, oxidation rate). Diesel gives the 3.0959 kgCO2/kg
+# of the guidelines' tables, gasoline 2.9251 and raw coal 1.9003, as KPIS.md lists them.
+FUELS = {"diesel": (42.652, 20.2, 0.98), "gasoline": (43.070, 18.9, 0.98), "lpg": (50.179, 17.2, 0.98),
+         "raw_coal": (20.908, 26.37, 0.94), "coke": (28.435, 29.5, 0.93)}
 CARBON_FACTORS = [
     ("national", "electricity", 2021, 2, 0.5568, "kWh", MEE),
     ("national", "electricity", 2022, 2, 0.5366, "kWh", MEE),
@@ -47,7 +63,8 @@ CARBON_FACTORS = [
     ("ets", "electricity", 2022, 2, 0.5703, "kWh", "national carbon market (ETS) grid factor 2022, 0.5703 tCO2/MWh"),
     *[(series, medium, 2000, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
       for series in ("national", "regional_southwest", "ets")
-      for medium, factor, uom in (("natural_gas", 2.1622, "m3"), ("diesel", 3095.9, "t"))],
+      for medium, factor, uom in (("natural_gas", 2.1622, "m3"),
+                                  *((fuel, _fuel_kgco2_per_t(*d), "t") for fuel, d in FUELS.items()))],
     # Purchased heat (steam bought as heat too): 0.11 tCO2/GJ, the default of the national accounting guidelines
     # for industrial enterprises (GB/T 32150-2015 family); per kWh of heat = 110 / 277.78. Steam metered in
     # tonnes and water have no default factor: their readings add no CO2 (docs/kpis.md says so).

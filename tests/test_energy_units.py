@@ -5,6 +5,8 @@ Hand computation (golden_library plant, January 2025, workshop W1), on top of wh
   diesel: an export of 1 000 kg (declared `quantity = "kg"`) is stored as 1 t;
           energy 1 t × 1 457.1 kgce/t = 1 457.1 kgce (GB/T 2589-2020: 1.4571 kgce/kg);
           Scope 1 CO2 1 t × 3 095.9 kgCO2/t = 3 095.9 kg (3.0959 kgCO2/kg).
+  gasoline 500 kg and raw coal 2 000 kg through the same kg export: 0.5 t x 1 471.4 + 2 t x 714.3 = 2 164.3 kgce
+          (1.4714 and 0.7143 kgce/kg); Scope 1 0.5 x 2 925.1 + 2 x 1 900.3 = 5 263.15 kg (2.9251 and 1.9003 /kg).
   heat:   an export of 10 GJ (declared `quantity = "GJ"`) is stored as 10 000 / 3.6 = 2 777.78 kWh;
           energy 10 000 MJ × 0.03412 kgce/MJ = 341.2 kgce; Scope 2 CO2 10 GJ × 110 kgCO2/GJ = 1 100 kg.
 """
@@ -56,8 +58,10 @@ def before_after(tmp_path_factory):
     before = {k: _month(writer.con, k) for k in ("energy_tce", "co2_scope1_t", "co2_scope2_t")}
     writer.close()
     with open(folder / "meter.csv", "a", encoding="utf-8") as f:
-        f.write("DW1,W1,diesel,t,车间柴油叉车\nHW1,W1,heat,kWh,车间外购热\nDK1,W1,diesel,kg,按公斤登记的柴油表\n")
-    (folder / "diesel.csv").write_text("meter_id,start_at,interval_s,quantity\nDW1,2025-01-06 08:00:00,86400,1000\n",
+        f.write("DW1,W1,diesel,t,车间柴油叉车\nHW1,W1,heat,kWh,车间外购热\nDK1,W1,diesel,kg,按公斤登记的柴油表\n"
+                "PW1,W1,gasoline,t,厂内车辆汽油\nCW1,W1,raw_coal,t,锅炉原煤\n")
+    (folder / "diesel.csv").write_text("meter_id,start_at,interval_s,quantity\nDW1,2025-01-06 08:00:00,86400,1000\n"
+                                       "PW1,2025-01-06 08:00:00,86400,500\nCW1,2025-01-06 08:00:00,86400,2000\n",
                                        encoding="utf-8")
     (folder / "heat.csv").write_text("meter_id,start_at,interval_s,quantity\nHW1,2025-01-06 08:00:00,86400,10\n",
                                      encoding="utf-8")
@@ -88,8 +92,9 @@ def test_exports_in_kg_and_gj_are_stored_in_the_meter_unit(before_after):
 def test_diesel_and_heat_count_at_their_coefficients_and_factors(before_after):
     writer, before, _results = before_after
     con = writer.con
-    assert _month(con, "energy_tce") - before["energy_tce"] == pytest.approx((1457.1 + 341.2) / 1000, rel=1e-9)
-    assert _month(con, "co2_scope1_t") - before["co2_scope1_t"] == pytest.approx(3095.9 / 1000, rel=1e-9)
+    assert _month(con, "energy_tce") - before["energy_tce"] == pytest.approx((1457.1 + 2164.3 + 341.2) / 1000,
+                                                                             rel=1e-9)
+    assert _month(con, "co2_scope1_t") - before["co2_scope1_t"] == pytest.approx((3095.9 + 5263.15) / 1000, rel=1e-9)
     assert _month(con, "co2_scope2_t") - before["co2_scope2_t"] == pytest.approx(1100 / 1000, rel=1e-9)
 
 

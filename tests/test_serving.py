@@ -121,3 +121,11 @@ def test_a_total_is_compared_per_month_with_its_baseline(golden_loaded):
         writer.publish()
     assert item["report"] == report and item["baseline"] == 1000 and item["baseline_per_month"] == 1000
     assert item["improvement_pct"] == pytest.approx(100 * (1000 - report) / 1000)
+
+
+def test_every_energy_medium_has_a_name_in_both_languages():
+    from cockpit.web.i18n import t
+    from connectors.units import MEDIUM_UNITS
+
+    for medium in MEDIUM_UNITS:
+        assert t(f"medium_{medium}", "zh") and t(f"medium_{medium}", "en"), medium

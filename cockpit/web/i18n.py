@@ -62,6 +62,8 @@ STRINGS = {
     "medium_electricity": ("电力", "Electricity"), "medium_natural_gas": ("天然气", "Natural gas"),
     "medium_steam": ("蒸汽", "Steam"), "medium_water": ("水", "Water"), "medium_diesel": ("柴油", "Diesel"),
     "medium_heat": ("热力", "Heat"),
+    "medium_gasoline": ("汽油", "Gasoline"), "medium_lpg": ("液化石油气", "LPG"), "medium_raw_coal": ("原煤", "Raw coal"),
+    "medium_coke": ("焦炭", "Coke"),
     "variant_equivalent": ("当量值", "equivalent value"), "variant_equal_value": ("等价值", "equal value"),
     "variant_calorific_value": ("按实测低位发热量", "by measured calorific value"),
     "grain_shift": ("班次", "Shift"), "grain_day": ("日", "Day"), "grain_week": ("周", "Week"), "grain_month": ("月", "Month"),

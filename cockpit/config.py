@@ -80,6 +80,7 @@ class Settings:
     baseline_to: date | None = None
     energy_variant: str = "equivalent"
     carbon_series: str = "national"  # electricity CO2 factors: national, regional_southwest or ets
+    natural_gas: str = "oil_field"  # table coefficient for gas without a measured calorific value: or gas_field
     web_host: str = "127.0.0.1"
     web_port: int = 8050
     refresh_s: int = 10
@@ -258,6 +259,7 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
         baseline_to=_date(periods.get("baseline_to"), "periods.baseline_to"),
         energy_variant=str(raw.get("energy", {}).get("electricity", "equivalent")),
         carbon_series=str(raw.get("energy", {}).get("carbon_series", "national")),
+        natural_gas=str(raw.get("energy", {}).get("natural_gas", "oil_field")),
         web_host=str(web.get("host", "127.0.0.1")),
         web_port=int(web.get("port", 8050)),
         refresh_s=int(web.get("refresh_s", 10)),
@@ -272,12 +274,15 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | Non
     )
     if (settings.baseline_from is None) != (settings.baseline_to is None):
         raise ConfigError("periods.baseline_from and periods.baseline_to must be set together")
-    from kpis.reference import CARBON_SERIES
+    from kpis.reference import CARBON_SERIES, GAS_TABLES
 
     if settings.carbon_series not in CARBON_SERIES:
         raise ConfigError(f"energy.carbon_series must be one of {', '.join(CARBON_SERIES)}")
     if settings.energy_variant not in ("equivalent", "equal_value"):
         raise ConfigError("energy.electricity must be 'equivalent' (当量值) or 'equal_value' (等价值)")
+    if settings.natural_gas not in GAS_TABLES:
+        raise ConfigError("energy.natural_gas must be 'oil_field' (油田天然气, 1.3300 kgce/m³) or 'gas_field' "
+                          "(气田天然气, 1.2143 kgce/m³)")
     return settings
 
 

@@ -238,11 +238,14 @@ class Serving:
         out: list[dict] = []
         try:
             if "electricity" in parts and "energy_kgce" in k.elements:
+                gas = "gas_field" if parts.get("natural_gas", "").endswith("_gas_field") else "default"
                 rows = self.query(
                     "SELECT c.medium, c.uom, c.variant, c.kgce_per_unit, c.source FROM energy_coefficient c "
-                    "WHERE c.medium IN (SELECT medium FROM meter) AND (c.variant = 'default' OR c.variant = ? "
-                    "OR (c.variant = ? AND c.medium = 'natural_gas')) ORDER BY c.medium, c.variant",
-                    [parts["electricity"], NCV_VARIANT])
+                    "WHERE c.medium IN (SELECT medium FROM meter) AND c.variant = CASE c.medium "
+                    "WHEN 'electricity' THEN ? WHEN 'natural_gas' THEN ? ELSE 'default' END "
+                    "OR (c.variant = ? AND c.medium = 'natural_gas' AND c.medium IN (SELECT medium FROM meter)) "
+                    "ORDER BY c.medium, c.variant",
+                    [parts["electricity"], gas, NCV_VARIANT])
                 out += [{"kind": "energy", "medium": r.medium, "uom": r.uom, "variant": r.variant,
                          "value": float(r.kgce_per_unit), "source": r.source} for r in rows.itertuples(index=False)]
             scopes = [s for s, e in ((1, "co2_scope1_kg"), (2, "co2_scope2_kg")) if e in k.elements]

@@ -98,7 +98,8 @@ class Writer:
         n = engine.compute(self.con, day_start_minutes=self.settings.day_start_minutes,
                            energy_variant=self.settings.energy_variant,
                            carbon_series=self.settings.carbon_series, now=now, since=incremental,
-                           shifts=self.settings.shifts, shift_days=self.settings.shift_days)
+                           shifts=self.settings.shifts, shift_days=self.settings.shift_days,
+                           natural_gas=self.settings.natural_gas)
         self.con.execute("INSERT OR REPLACE INTO store_setting VALUES ('kpi_signature', ?)", [signature])
         counts = freeze(self.con, self.baseline_window(), now, refreeze=refreeze)
         log.info("computed %d KPI snapshot rows (%s); baseline %s", n,
@@ -118,7 +119,7 @@ class Writer:
 
         digest = hashlib.sha256()
         s = self.settings
-        digest.update(repr((s.day_start_minutes, s.energy_variant, s.carbon_series, s.shifts, s.shift_days)).encode())
+        digest.update(repr((s.day_start_minutes, s.energy_variant, s.carbon_series, s.shifts, s.shift_days, s.natural_gas)).encode())
         for path in sorted(Path(kpis.__file__).parent.glob("*.py")):
             digest.update(path.name.encode() + path.read_bytes())
         return digest.hexdigest()
@@ -139,7 +140,7 @@ class Writer:
             "last_data_day": last, "last_complete_day": complete, "anchor_month": anchor_month(complete),
             "baseline_from": window.first, "baseline_to": window.last, "go_live": self.go_live,
             "energy_variant": self.settings.energy_variant, "carbon_series": self.settings.carbon_series,
-            "timezone": self.settings.timezone,
+            "natural_gas": self.settings.natural_gas, "timezone": self.settings.timezone,
             "day_start_minutes": self.settings.day_start_minutes,
         })
 

@@ -128,7 +128,8 @@ element(Element(
     "+ (r.quantity - COALESCE(r.quantity_ncv, 0)) * COALESCE(m.ncv_kj_m3 * h.kgce_per_unit, c.kgce_per_unit)) AS value "
     "FROM meter_day r JOIN meter m USING (meter_id) "
     "JOIN energy_coefficient c ON c.medium = m.medium "
-    "AND (c.variant = 'default' OR c.variant = getvariable('energy_variant')) "
+    "AND c.variant = CASE m.medium WHEN 'electricity' THEN getvariable('energy_variant') "
+    "WHEN 'natural_gas' THEN getvariable('gas_table') ELSE 'default' END "
     f"LEFT JOIN energy_coefficient h ON h.medium = m.medium AND h.variant = '{NCV_VARIANT}' GROUP BY ALL",
     "workshop", ("energy_reading.quantity", "meter.medium"), per_shift=True,
 ))

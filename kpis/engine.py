@@ -27,6 +27,7 @@ import pandas as pd
 
 from connectors.schema import LEVELS, SNAPSHOT_STATUSES
 from kpis.elements import SHARED
+from kpis.reference import GAS_TABLES
 from kpis.registry import all_elements, all_kpis
 from kpis.shifts import SHIFT_DAYS, Shift, default_shifts, shift_code_sql, shift_start_sql
 
@@ -37,7 +38,8 @@ PER_KPI_ROWS = 500_000  # element rows from which one GROUP BY per KPI beats one
 
 
 def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_variant: str,
-            carbon_series: str = "national", shifts: tuple[Shift, ...] | None = None) -> None:
+            carbon_series: str = "national", shifts: tuple[Shift, ...] | None = None,
+            natural_gas: str = "oil_field") -> None:
     """Session macros, variables, shared views and the org closure the element SQL and compute() rely on."""
     _bucket_by_day(con, day_start_minutes)
     # plan_shift(ts): the configured shift a timestamp falls in, in both passes (prod_day changes meaning)
@@ -46,6 +48,7 @@ def prepare(con: duckdb.DuckDBPyConnection, day_start_minutes: int, energy_varia
     _whole_orders(con, None)
     con.execute("SET VARIABLE energy_variant = ?", [energy_variant])
     con.execute("SET VARIABLE carbon_series = ?", [carbon_series])
+    con.execute("SET VARIABLE gas_table = ?", [GAS_TABLES[natural_gas]])
     con.execute("SET VARIABLE kpi_first = CAST(NULL AS DATE)")  # compute(since=...) sets the first day
     con.execute(
         """CREATE OR REPLACE TEMP TABLE org_closure AS
@@ -136,7 +139,7 @@ def _materialise_shared(con: duckdb.DuckDBPyConnection, needed: set[str] | None 
         con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
 
 
-def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
+def _variants(energy_variant: str, carbon_series: str, natural_gas: str = "oil_field") -> dict[str, str]:
     """Which coefficient set produced each energy or carbon KPI, stored with every snapshot."""
     out = {}
     for k in all_kpis().values():
@@ -145,7 +148,7 @@ def _variants(energy_variant: str, carbon_series: str) -> dict[str, str]:
             parts.append(f"electricity={energy_variant}")
         if {"energy_kgce", "co2_scope1_kg"} & k.elements:
             # gas: the measured low calorific value where a reading or its meter has one, else the table
-            parts.append("natural_gas=measured_ncv_else_table")
+            parts.append("natural_gas=measured_ncv_else_table" + ("" if natural_gas == "oil_field" else f"_{natural_gas}"))
         if {"co2_scope1_kg", "co2_scope2_kg"} & k.elements:
             parts.append(f"carbon={carbon_series}")
         if parts:
@@ -661,7 +664,7 @@ def compute(
     con: duckdb.DuckDBPyConnection, *, day_start_minutes: int = 480, energy_variant: str = "equivalent",
     carbon_series: str = "national",
     now: datetime | None = None, since: date | None = None,
-    shifts: tuple[Shift, ...] | None = None, shift_days: int = SHIFT_DAYS,
+    shifts: tuple[Shift, ...] | None = None, shift_days: int = SHIFT_DAYS, natural_gas: str = "oil_field",
 ) -> int:
     """Recompute the snapshots (kpi_value) of every KPI, grain and org level, and the shift snapshots
     (kpi_shift_value) of the last `shift_days` production days; returns the number of kpi_value rows written.
@@ -670,9 +673,9 @@ def compute(
     or corrected recent data); earlier snapshots stay as they are.
     """
     now = now or datetime.now()
-    prepare(con, day_start_minutes, energy_variant, carbon_series, shifts)
+    prepare(con, day_start_minutes, energy_variant, carbon_series, shifts, natural_gas)
     first = _reach_back_for_orders(con, since.replace(day=1)) if since else None
-    variants = _variants(energy_variant, carbon_series)
+    variants = _variants(energy_variant, carbon_series, natural_gas)
     frames = _registry_frames(sorted(all_elements()), variants, _kpi_keys(con, variants))
     try:
         horizon = shift_horizon(con, shift_days)

@@ -16,6 +16,8 @@ ENERGY_COEFFICIENTS = [
     ("electricity", "kWh", "equivalent", 0.1229, f"{GBT_2589} 当量值"),
     ("electricity", "kWh", "equal_value", 0.3007, "等价值, 2022 thermal power coal rate (year-dependent)"),
     ("natural_gas", "m3", "default", 1.3300, f"{GBT_2589} Annex A, oil-field gas (prefer supplier calorific value)"),
+    # Sichuan-basin gas, which Chongqing plants burn, is gas-field gas: energy.natural_gas = "gas_field"
+    ("natural_gas", "m3", "gas_field", 1.2143, f"{GBT_2589} Annex A, gas-field gas (prefer supplier calorific value)"),
     ("steam", "t", "default", 128.6, "legacy table 0.1286 kgce/kg (check; configurable)"),
     ("water", "t", "default", 0.0857, f"{GBT_2589} Annex B fresh water (check; configurable)"),
     ("diesel", "t", "default", 1457.1, f"{GBT_2589}: 1.4571 kgce/kg"),
@@ -75,6 +77,7 @@ CARBON_FACTORS = [
      "GB/T 32150-2015 defaults: 15.3 tC/TJ x 99 % oxidation x 44/12, per kJ of measured low calorific value"),
 ]
 CARBON_SERIES = ("national", "regional_southwest", "ets")
+GAS_TABLES = {"oil_field": "default", "gas_field": "gas_field"}  # energy.natural_gas -> energy_coefficient.variant
 # Rows of earlier releases in a unit no meter may use now (diesel per kg, heat per MJ): a plant cannot have
 # meant them, since a diesel meter in kg would have counted a thousand times too little.
 RETIRED_COEFFICIENTS = [("diesel", "kg", "default"), ("heat", "MJ", "default")]

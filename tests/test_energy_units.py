@@ -111,3 +111,37 @@ def test_rows_an_earlier_release_seeded_per_kg_and_mj_are_replaced(before_after)
         ("diesel", "t", 1457.1), ("heat", "kWh", pytest.approx(0.122832))]
     assert con.execute("SELECT DISTINCT uom, kgco2_per_unit FROM carbon_factor WHERE medium = 'diesel'"
                        ).fetchall() == [("t", 3095.9)]
+
+
+def test_gas_field_gas_takes_its_own_table_coefficient(tmp_path):
+    """Chongqing burns Sichuan-basin gas-field gas: energy.natural_gas = "gas_field" takes 1.2143 kgce/m³ instead of
+    the oil-field 1.3300 for gas without a measured calorific value. Golden plant, W1, January: 100 m³ of gas,
+    so W1 uses 100 x (1.3300 - 1.2143) = 11.57 kgce less; the snapshots and the drill-down say which."""
+    from datetime import date
+
+    from cockpit.serving import Serving
+    from cockpit.web import drill
+    from tests.conftest import GOLDEN
+
+    toml = copy_plant(GOLDEN, tmp_path / "plant")
+    writer = Writer(config.load(toml, environ={}), clock=lambda: NOW)
+    writer.load()
+    writer.compute()
+    oil = _month(writer.con, "energy_tce")
+    writer.close()
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[energy]\nnatural_gas = "gas_field"\n', encoding="utf-8")
+    settings = config.load(toml, environ={})
+    writer = Writer(settings, clock=lambda: NOW)
+    try:
+        writer.compute()
+        writer.publish()
+        assert oil - _month(writer.con, "energy_tce") == pytest.approx(100 * (1.33 - 1.2143) / 1000, rel=1e-9)
+        variant = writer.con.execute("SELECT DISTINCT variant FROM kpi_value WHERE kpi_id = 'energy_tce'").fetchall()
+        assert variant == [("electricity=equivalent;natural_gas=measured_ncv_else_table_gas_field",)]
+    finally:
+        writer.close()
+    serving = Serving(settings.serving_path)
+    gas = [c for c in serving.coefficients("energy_tce", date(2025, 1, 1)) if c["medium"] == "natural_gas"]
+    assert {(c["variant"], c["value"]) for c in gas} == {("gas_field", 1.2143), ("calorific_value", 1 / 29307.6)}
+    assert "Natural gas gas-field gas 1.2143 kgce/m3" in drill.coefficient_text(
+        next(c for c in gas if c["variant"] == "gas_field"), "en")

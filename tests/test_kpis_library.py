@@ -397,7 +397,7 @@ def test_calorific_value_row_reaches_an_existing_store_and_edits_stay(ops):
         seed_reference_tables(con)
         rows = dict(con.execute("SELECT variant, kgce_per_unit FROM energy_coefficient WHERE medium = 'natural_gas'")
                     .fetchall())
-        assert rows == {"default": 1.2143, NCV_VARIANT: pytest.approx(1 / 29307.6, rel=1e-12)}
+        assert rows == {"default": 1.2143, "gas_field": 1.2143, NCV_VARIANT: pytest.approx(1 / 29307.6, rel=1e-12)}
     finally:
         con.execute("UPDATE energy_coefficient SET kgce_per_unit = 1.33 WHERE medium = 'natural_gas' "
                     "AND variant = 'default'")

@@ -66,6 +66,7 @@ STRINGS = {
     "medium_coke": ("焦炭", "Coke"),
     "variant_equivalent": ("当量值", "equivalent value"), "variant_equal_value": ("等价值", "equal value"),
     "variant_calorific_value": ("按实测低位发热量", "by measured calorific value"),
+    "variant_gas_field": ("气田天然气", "gas-field gas"),
     "grain_shift": ("班次", "Shift"), "grain_day": ("日", "Day"), "grain_week": ("周", "Week"), "grain_month": ("月", "Month"),
     "grain_quarter": ("季", "Quarter"), "grain_year": ("年", "Year"),
     "target_default": ("默认目标：基期按工信部试点目标改善", "Default target: baseline improved by the MIIT pilot targets"),

@@ -40,7 +40,7 @@ def secret_names(value: Any) -> list[str]:
 
 def resolve_secret(value: Any, environ: Mapping[str, str]) -> Any:
     """`{ env = "NAME" }` -> the variable's value; unset is an error, never an empty string."""
-    if isinstance(value, Mapping) and set(value) == {"env"}:
+    if is_secret_ref(value):
         name = str(value["env"])
         if name not in environ or environ[name] == "":
             raise ConfigError(f"environment variable {name} is not set")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -100,6 +100,13 @@ class Connector(ABC):
                 continue
             yield RawBatch(map_columns(raw, self.spec), raw.source, raw.fingerprint, raw.size_bytes,
                            rows=raw.rows, head=raw.head)
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Every secret value of 3 characters or more as ***, longest first, so one inside another is masked whole."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def map_columns(raw: RawBatch, spec: ConnectorSpec) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, mask_secrets
 
 # 429 and the gateway family are transient by nature; other 4xx mean the request itself is wrong.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -91,13 +91,10 @@ class Redactor:
     """Masks declared secret values and query strings in any text that may reach a log or load_run."""
 
     def __init__(self, secrets: Iterable[str]):
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+        self.secrets = tuple(secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return _QUERY_IN_TEXT.sub(r"\1?…", text)
+        return _QUERY_IN_TEXT.sub(r"\1?…", mask_secrets(text, self.secrets))
 
 
 def _root_cause(exc: BaseException) -> BaseException:

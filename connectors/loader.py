@@ -37,6 +37,7 @@ from connectors.base import (
     ConnectorSpec,
     RawBatch,
     RunContext,
+    mask_secrets,
 )
 from connectors.parsing import ParseOptions, serial_probe_sql
 from connectors.schema import STREAMS, Table
@@ -604,10 +605,7 @@ def _message(exc: Exception, secrets: tuple[str, ...] = ()) -> str:
     such as a database driver echoing its connection string.
     """
     text = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 3:
-            text = text.replace(secret, "***")
-    return text[:2000]
+    return mask_secrets(text, secrets)[:2000]
 
 
 def _record(con, spec: ConnectorSpec, r: RunResult, started: datetime, clock: float) -> None:

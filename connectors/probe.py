@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from connectors import encoding, registry
+from connectors import registry
 from connectors.base import (
     SOURCE_FILE,
     SOURCE_LINE,
@@ -35,7 +35,7 @@ from connectors.base import (
     RawBatch,
     RunContext,
 )
-from connectors.kinds.csv_kind import CHUNK_MB, CsvFile
+from connectors.kinds.csv_kind import CsvConnector, CsvFile
 from connectors.loader import run_connector
 from connectors.schema import STREAMS, create_all
 from kpis.reference import seed_reference_tables
@@ -156,18 +156,10 @@ def compare_headers(spec: ConnectorSpec, headers: list[str]) -> tuple[list, list
     return matched, missing, [h for h in present if h not in used]
 
 
-def _csv_export(spec: ConnectorSpec, path: Path) -> tuple[CsvFile, RawBatch | None]:
-    """The CSV kind's own reading of a file and its first batch, so test and load never disagree.
-
-    The scan decides the encoding, CsvFile skips the title lines, sniffs (or takes) the delimiter and
-    resolves the header exactly as a run does; this mirrors CsvConnector.fetch for one file.
-    """
-    opts = spec.options
-    chunk_bytes = max(1, int(float(opts.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
-    scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path), chunk_bytes=chunk_bytes)
-    export = CsvFile(spec, scanned)
-    folder = Path(str(opts["temp_dir"])) if opts.get("temp_dir") else None
-    with contextlib.closing(export.batches(folder, chunk_bytes)) as batches:  # no chunk cut ahead is left
+def _csv_export(connector: CsvConnector, path: Path) -> tuple[CsvFile, RawBatch | None]:
+    """The CSV kind's own reading of a file and its first batch, so test and load never disagree."""
+    export, batches = connector.read(connector.scan(path))
+    with contextlib.closing(batches):  # no chunk cut ahead is left behind
         return export, next(batches, None)
 
 
@@ -188,7 +180,7 @@ def probe(spec: ConnectorSpec, now: datetime) -> ProbeReport:
                 report.encoding = detect_encoding(files[0])
         connector = registry.create(spec)
         if spec.kind == "csv" and pattern is not None:
-            export, first = _csv_export(spec, files[0])
+            export, first = _csv_export(connector, files[0])
             report.encoding = export.scan.codec + (" (BOM)" if export.scan.head.startswith(codecs.BOM_UTF8) else "")
             report.headers = export.headers
         else:

@@ -394,13 +394,25 @@ class CsvConnector(Connector):
             raise ConnectorError(f"connector '{self.spec.name}': no file matches {full}")
         return found
 
+    @property
+    def chunk_bytes(self) -> int:
+        return max(1, int(float(self.spec.options.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
+
+    def scan(self, path: Path) -> encoding.FileScan:
+        """One streaming pass over a file: fingerprint, encoding, lines and where chunks may be cut."""
+        return encoding.scan(path, str(self.spec.options.get("encoding", "auto")), str(path),
+                             chunk_bytes=self.chunk_bytes)
+
+    def read(self, scanned: encoding.FileScan) -> tuple[CsvFile, Iterator[RawBatch]]:
+        """The file as a run reads it (title lines skipped, delimiter and header resolved) and its batches."""
+        export = CsvFile(self.spec, scanned)
+        folder = self.spec.options.get("temp_dir")
+        return export, export.batches(Path(folder) if folder else None, self.chunk_bytes)
+
     def fetch(self, ctx: RunContext) -> Iterator[RawBatch]:
-        opts = self.spec.options
-        chunk_bytes = max(1, int(float(opts.get("chunk_mb", CHUNK_MB)) * (1 << 20)))
         for path in self.paths():
-            scanned = encoding.scan(path, str(opts.get("encoding", "auto")), str(path), chunk_bytes=chunk_bytes)
+            scanned = self.scan(path)
             if scanned.fingerprint in ctx.seen_fingerprints:
                 continue
-            folder = opts.get("temp_dir")
-            yield from CsvFile(self.spec, scanned).batches(Path(folder) if folder else None, chunk_bytes)
+            yield from self.read(scanned)[1]
 

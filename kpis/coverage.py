@@ -23,16 +23,18 @@ LEVELS = (
 )
 
 
-def kpi_sources(kpi_id: str) -> dict[str, set[str]]:
-    """table -> fields a KPI reads, through its elements (and its factors' elements)."""
+def _kpi_elements(kpi_id: str) -> list:
+    """The elements a KPI reads: its own and its factors' (OEE reads those of availability, ...)."""
     kpis, elements = all_kpis(), all_elements()
     k = kpis[kpi_id]
-    names = set(k.elements)
-    for c in k.components:
-        names |= kpis[c].elements
+    return [elements[n] for n in set(k.elements).union(*(kpis[c].elements for c in k.components))]
+
+
+def kpi_sources(kpi_id: str) -> dict[str, set[str]]:
+    """table -> fields a KPI reads, through its elements (and its factors' elements)."""
     out: dict[str, set[str]] = {}
-    for name in names:
-        for src in elements[name].source:
+    for e in _kpi_elements(kpi_id):
+        for src in e.source:
             table, field = src.split(".", 1)
             out.setdefault(table, set()).add(field)
     return out
@@ -40,12 +42,9 @@ def kpi_sources(kpi_id: str) -> dict[str, set[str]]:
 
 def kpi_alternatives(kpi_id: str) -> dict[str, set[str]]:
     """table -> tables that stand in for it in some element of the KPI (headcount <- headcount_count)."""
-    kpis, elements = all_kpis(), all_elements()
-    k = kpis[kpi_id]
-    names = set(k.elements).union(*(kpis[c].elements for c in k.components))
     out: dict[str, set[str]] = {}
-    for name in names:
-        for table, alternative in elements[name].alternatives:
+    for e in _kpi_elements(kpi_id):
+        for table, alternative in e.alternatives:
             out.setdefault(table, set()).add(alternative)
     return out
 

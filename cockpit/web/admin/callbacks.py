@@ -154,16 +154,15 @@ class AdminCallbacks:
         if not n_clicks:
             raise PreventUpdate
         lang = self.lang(search)
-        answer = None
-        if holder(self.settings) is not None:  # without a writer a request would only wait for the next one
+        answer, writer = None, holder(self.settings)
+        if writer is not None:  # without a writer a request would only wait for the next one
             rid = req.submit(self.settings.requests_dir, "quarantine_export", connector=name)
             answer = req.wait(self.settings.requests_dir, rid, self.EXPORT_WAIT_S)
         if answer and answer.get("ok"):
             path = Path(answer["path"])
             return (dcc.send_file(str(path), filename=f"quarantine-{name or 'all'}.csv", type="text/csv;charset=utf-8"),
                     tr("export_done", lang, n=f"{answer['rows']:,}", path=path.name))
-        why = self.scrub(answer["error"]) if answer else (tr("no_writer", lang) if holder(self.settings) is None
-                                                           else tr("request_pending", lang))
+        why = self.scrub(answer["error"]) if answer else tr("no_writer" if writer is None else "request_pending", lang)
         frame = data.quarantine(self.serving, name)
         # UTF-8 with BOM: Excel on Chinese Windows otherwise opens the file as GBK and garbles it.
         return ({"content": "\ufeff" + frame.to_csv(index=False), "filename": f"quarantine-{name or 'all'}-newest.csv",
@@ -189,13 +188,12 @@ class AdminCallbacks:
             raise PreventUpdate
         lang = self.lang(search)
         rows = [r for r in (rows or []) if any(v not in (None, "") for v in r.values())]  # blank rows left unused
-        units = set(data.target_table(self.serving, lang).units)
+        units = set(data.unit_choices(self.serving, lang))
         try:
             clean = targets.clean_rows(rows, all_kpis(), units)
         except ValueError as exc:
             return no_update, no_update, html.Div(tr("save_refused", lang) + str(exc), className="admin-error")
-        plain = [dict(zip(targets.COLUMNS, (targets.as_text(v) if i == 2 else v for i, v in enumerate(r))))
-                 for r in clean]
+        plain = [{**dict(zip(targets.COLUMNS, r)), "valid_from": r[2].isoformat()} for r in clean]
         rid = req.submit(self.settings.requests_dir, "targets", rows=plain, replace=True, expected=expected)
         item = {"rid": rid, "connector": "kpi_target", "at": data.submitted(plant_now(self.settings))}
         # The writer stores exactly these rows, so their fingerprint is the one the next save starts from.

@@ -184,6 +184,16 @@ class TargetTable:
     units: dict[str, str]  # unit_id -> shown name, in tree order
 
 
+def unit_choices(serving: Serving, lang: str) -> dict[str, str]:
+    """unit_id -> shown name, in tree order, of the published org tree (empty before a publish)."""
+    try:
+        org = serving.org_units()
+    except (NotPublished, duckdb.Error):
+        return {}
+    name = "name_en" if lang == "en" else "name_zh"
+    return {str(u): f"{u} · {n}" for u, n in zip(org["unit_id"], org[name])}
+
+
 def target_table(serving: Serving, lang: str) -> TargetTable:
     from kpis import targets
 
@@ -191,12 +201,7 @@ def target_table(serving: Serving, lang: str) -> TargetTable:
         frame = serving.query("SELECT * FROM kpi_target ORDER BY kpi_id, unit_id, valid_from")
     except (NotPublished, duckdb.Error):
         frame = pd.DataFrame(columns=list(targets.COLUMNS))
-    try:
-        org = serving.org_units()
-    except (NotPublished, duckdb.Error):
-        org = pd.DataFrame(columns=["unit_id", "name_zh", "name_en"])
-    name = "name_en" if lang == "en" else "name_zh"
-    units = {str(u): f"{u} · {n}" for u, n in zip(org["unit_id"], org[name])}
+    units = unit_choices(serving, lang)
     stored = [tuple(r) for r in frame[list(targets.COLUMNS)].itertuples(index=False)]
     rows = [{"kpi_id": k, "unit_id": u, "valid_from": targets.as_text(v), "target": t, "warn": w,
              "note": targets.as_text(n)} for k, u, v, t, w, n in stored]

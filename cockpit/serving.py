@@ -13,7 +13,7 @@ import pandas as pd
 from connectors.schema import LEVELS
 from kpis import targets
 from kpis.periods import Window, baseline_window, report_window
-from kpis.reference import NCV_VARIANT
+from kpis.reference import GAS_TABLES, GAS_VARIANTS, NCV_VARIANT
 from kpis.registry import all_kpis
 from kpis.windows import compare, regrain, window_values
 
@@ -238,7 +238,7 @@ class Serving:
         out: list[dict] = []
         try:
             if "electricity" in parts and "energy_kgce" in k.elements:
-                gas = "gas_field" if parts.get("natural_gas", "").endswith("_gas_field") else "default"
+                gas = GAS_TABLES[next((g for g, v in GAS_VARIANTS.items() if v == parts.get("natural_gas")), "oil_field")]
                 rows = self.query(
                     "SELECT c.medium, c.uom, c.variant, c.kgce_per_unit, c.source FROM energy_coefficient c "
                     "WHERE c.medium IN (SELECT medium FROM meter) AND c.variant = CASE c.medium "

@@ -27,7 +27,7 @@ import pandas as pd
 
 from connectors.schema import LEVELS, SNAPSHOT_STATUSES
 from kpis.elements import SHARED
-from kpis.reference import GAS_TABLES
+from kpis.reference import GAS_TABLES, GAS_VARIANTS
 from kpis.registry import all_elements, all_kpis
 from kpis.shifts import SHIFT_DAYS, Shift, default_shifts, shift_code_sql, shift_start_sql
 
@@ -148,7 +148,7 @@ def _variants(energy_variant: str, carbon_series: str, natural_gas: str = "oil_f
             parts.append(f"electricity={energy_variant}")
         if {"energy_kgce", "co2_scope1_kg"} & k.elements:
             # gas: the measured low calorific value where a reading or its meter has one, else the table
-            parts.append("natural_gas=measured_ncv_else_table" + ("" if natural_gas == "oil_field" else f"_{natural_gas}"))
+            parts.append(f"natural_gas={GAS_VARIANTS[natural_gas]}")
         if {"co2_scope1_kg", "co2_scope2_kg"} & k.elements:
             parts.append(f"carbon={carbon_series}")
         if parts:

@@ -44,6 +44,7 @@ MEE = "MEE/NBS national average grid emission factor"
 # ncv_kj_m3) the per-kJ row applies, as the energy element converts gas by it. Not an electricity series: the
 # same in every series.
 GAS_KGCO2_PER_KJ = 15.3e-6 * 0.99 * 44 / 12
+ANY_YEAR = 2000  # the year of a default factor that is not dated: the ASOF lookup finds it for every year
 
 
 def _fuel_kgco2_per_t(ncv_gj_per_t: float, carbon_tc_per_tj: float, oxidation: float) -> float:
@@ -63,21 +64,23 @@ CARBON_FACTORS = [
     ("regional_southwest", "electricity", 2022, 2, 0.2268, "kWh", "MEE regional grid factor, 西南 (Chongqing's region)"),
     ("regional_southwest", "electricity", 2023, 2, 0.2472, "kWh", "MEE regional grid factor, 西南 (Chongqing's region)"),
     ("ets", "electricity", 2022, 2, 0.5703, "kWh", "national carbon market (ETS) grid factor 2022, 0.5703 tCO2/MWh"),
-    *[(series, medium, 2000, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
+    *[(series, medium, ANY_YEAR, 1, factor, uom, "GB/T 32150 / provincial inventory guidelines default")
       for series in ("national", "regional_southwest", "ets")
       for medium, factor, uom in (("natural_gas", 2.1622, "m3"),
                                   *((fuel, _fuel_kgco2_per_t(*d), "t") for fuel, d in FUELS.items()))],
     # Purchased heat (steam bought as heat too): 0.11 tCO2/GJ, the default of the national accounting guidelines
     # for industrial enterprises (GB/T 32150-2015 family); per kWh of heat = 110 / 277.78. Steam metered in
     # tonnes and water have no default factor: their readings add no CO2 (docs/kpis.md says so).
-    *[(series, "heat", 2000, 2, 0.11e3 / (1e3 / 3.6), "kWh",
+    *[(series, "heat", ANY_YEAR, 2, 0.11e3 / (1e3 / 3.6), "kWh",
        "GB/T 32150 / industrial accounting guidelines default, purchased heat 0.11 tCO2/GJ")
       for series in ("national", "regional_southwest", "ets")],
-    ("calorific_value", "natural_gas", 2000, 1, GAS_KGCO2_PER_KJ, "kJ",
+    ("calorific_value", "natural_gas", ANY_YEAR, 1, GAS_KGCO2_PER_KJ, "kJ",
      "GB/T 32150-2015 defaults: 15.3 tC/TJ x 99 % oxidation x 44/12, per kJ of measured low calorific value"),
 ]
 CARBON_SERIES = ("national", "regional_southwest", "ets")
 GAS_TABLES = {"oil_field": "default", "gas_field": "gas_field"}  # energy.natural_gas -> energy_coefficient.variant
+# energy.natural_gas -> what a snapshot's variant says of gas: its measured calorific value, else that table row
+GAS_VARIANTS = {"oil_field": "measured_ncv_else_table", "gas_field": "measured_ncv_else_table_gas_field"}
 # Rows of earlier releases in a unit no meter may use now (diesel per kg, heat per MJ): a plant cannot have
 # meant them, since a diesel meter in kg would have counted a thousand times too little.
 RETIRED_COEFFICIENTS = [("diesel", "kg", "default"), ("heat", "MJ", "default")]

@@ -12,6 +12,7 @@ from cockpit.web import figures, ids
 from cockpit.web.format import number, signed_pct, status_label, tone
 from cockpit.web.i18n import name, t
 from kpis.periods import PERIOD_KINDS
+from kpis.reference import ANY_YEAR
 from kpis.registry import all_kpis
 
 
@@ -127,7 +128,7 @@ def coefficient_text(c: dict, lang: str) -> str:
         return f"{medium}{which} {c['value']:.6g} kgce/{c['uom']} · {c['source']}"
     if c["uom"] == "kJ":  # gas by its measured calorific value: the per-kJ figure says nothing at a glance
         return f"{medium} {t('variant_calorific_value', lang)} · {c['source']}"
-    year = t("factor_year", lang).format(year=c["year"]) if c["year"] > 2000 else ""
+    year = t("factor_year", lang).format(year=c["year"]) if c["year"] > ANY_YEAR else ""
     return (f"{medium} {t('scope', lang)}{c['scope']} {c['value']:.6g} kgCO2/{c['uom']}"
             + (f" ({year})" if year else "") + f" · {c['source']}")
 

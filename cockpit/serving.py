@@ -143,7 +143,8 @@ class Serving:
         return self.query(sql + " ORDER BY period_start", params)
 
     def sources(self) -> pd.DataFrame:
-        return self.query("SELECT * FROM source_status ORDER BY system, connector")
+        """Per connector state as of the last publish; read once per published file (the wall asks twice a refresh)."""
+        return self.cached("sources", lambda: self.query("SELECT * FROM source_status ORDER BY system, connector"))
 
     def runs(self, limit: int = 200) -> pd.DataFrame:
         return self.query("SELECT * FROM load_run ORDER BY run_id DESC LIMIT ?", [limit])
